@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of SPEC section 2.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitInvalid = 2
+	exitWaiting = 3
+)
+
+// exitError carries the process exit code; a nil err means the command has
+// already said everything it had to.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return "exit status"
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+type globalFlags struct {
+	home   string
+	config string
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:   "steward",
+		Short: "Run vetted runbooks, with approvals and a tamper-evident record",
+		Long: `Steward runs declarative YAML runbooks: steps with conditions and actions,
+from built-ins or plugins. Every run is recorded as a tamper-evident log.
+
+Start by checking a runbook:
+
+  steward validate runbooks/
+
+Runbook format, CLI and exit codes: docs/ and "steward <command> --help".`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.home, "home", envOr("STEWARD_HOME", defaultHome()),
+		"folder of the embedded store and plugins (env STEWARD_HOME)")
+	root.PersistentFlags().StringVar(&g.config, "config", envOr("STEWARD_CONFIG", "steward.yaml"),
+		"configuration file, used when present (env STEWARD_CONFIG)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitInvalid, err: err}
+	})
+	root.AddCommand(newVersionCmd(), newValidateCmd(), newSchemaCmd())
+	return root
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func defaultHome() string {
+	if h, err := os.UserHomeDir(); err == nil {
+		return h + "/.steward"
+	}
+	return ".steward"
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "devel+" + s.Value[:12]
+		}
+	}
+	if v == "" || v == "(devel)" {
+		return "devel"
+	}
+	return v
+}

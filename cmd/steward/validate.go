@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/stewardhq/steward/runbooks"
+	"github.com/stewardhq/steward/schema"
+)
+
+func newValidateCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "validate [PATH...]",
+		Short: "Check runbooks and report every problem with its line and column",
+		Long: `Check runbook files before anything runs: YAML syntax, unknown keys, the type
+and format of every field, inputs and their defaults, step ids and needs, the
+dependency graph, cron specs, and every expression against what it may read.
+
+PATH is a file or a folder; folders are searched recursively for *.yaml and
+*.yml, skipping runbook tests (*.test.yaml) and hidden folders. Without a
+PATH, ./runbooks is checked.
+
+Each problem is printed as FILE:LINE:COL: FIELD.PATH: message, then the line
+with a caret under the column, and a hint where one helps.
+
+Exit status: 0 when every runbook is valid, 2 when any is not.`,
+		Example: `  steward validate runbooks/
+  steward validate refund.yaml stuck-transaction.yaml
+  steward validate -o json runbooks/ | jq '.[].message'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return &exitError{code: exitInvalid, err: fmt.Errorf("unknown output format %q: use text or json", output)}
+			}
+			if len(args) == 0 {
+				if _, err := os.Stat("runbooks"); err != nil {
+					return &exitError{code: exitInvalid, err: errors.New("no PATH given and ./runbooks does not exist; try: steward validate FILE_OR_FOLDER")}
+				}
+				args = []string{"runbooks"}
+			}
+			files, err := runbooks.Find(args)
+			if err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			return report(cmd, runbooks.CheckFiles(files), output)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (a JSON array of problems)")
+	return cmd
+}
+
+func report(cmd *cobra.Command, results []runbooks.Result, output string) error {
+	var all schema.Diagnostics
+	invalid := 0
+	for _, r := range results {
+		if len(r.Diags) > 0 {
+			invalid++
+			all = append(all, r.Diags...)
+		}
+	}
+	out := cmd.OutOrStdout()
+	if output == "json" {
+		if all == nil {
+			all = schema.Diagnostics{}
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(all); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range all {
+			fmt.Fprint(out, d.Render())
+		}
+	}
+	errw := cmd.ErrOrStderr()
+	n := len(results)
+	if invalid == 0 {
+		fmt.Fprintf(errw, "%s valid\n", plural(n, "runbook"))
+		return nil
+	}
+	fmt.Fprintf(errw, "%s in %s of %s\n", plural(len(all), "problem"), plural(invalid, "file"), plural(n, "runbook"))
+	return &exitError{code: exitInvalid}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,106 @@
+package runbooks
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/stewardhq/steward/schema"
+)
+
+// Result is the outcome of checking one runbook file.
+type Result struct {
+	File    string
+	Runbook *schema.Runbook // nil when the file could not be read
+	Diags   schema.Diagnostics
+}
+
+// CheckFiles loads and validates files in parallel, and checks that runbook
+// names are unique among them (SPEC: unique within a source). Results are
+// in the order of files.
+func CheckFiles(files []string) []Result {
+	results := make([]Result, len(files))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(files)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				results[i] = checkFile(files[i])
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+
+	first := map[string]Result{}
+	for i, r := range results {
+		if r.Runbook == nil || r.Runbook.Name == "" {
+			continue
+		}
+		if prev, dup := first[r.Runbook.Name]; dup {
+			rb := r.Runbook
+			results[i].Diags = append(results[i].Diags, schema.Diagnostic{
+				File: r.File, Line: rb.NamePos.Line, Column: rb.NamePos.Column, Path: "name",
+				Message: fmt.Sprintf("runbook name %q is already used by %s", rb.Name, prev.File),
+				Hint:    "runbook names must be unique within a folder or repository",
+				Source:  sourceLine(r.File, rb.NamePos.Line),
+			})
+			continue
+		}
+		first[r.Runbook.Name] = r
+	}
+	return results
+}
+
+func checkFile(file string) Result {
+	f, err := os.Open(file)
+	if err != nil {
+		return Result{File: file, Diags: fileDiag(file, err.Error())}
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.Size() > schema.MaxFileSize {
+		return Result{File: file, Diags: fileDiag(file,
+			fmt.Sprintf("file is %.1f MiB; a runbook may be at most 1 MiB", float64(info.Size())/(1<<20)))}
+	}
+	src, err := io.ReadAll(io.LimitReader(f, schema.MaxFileSize+1))
+	if err != nil {
+		return Result{File: file, Diags: fileDiag(file, err.Error())}
+	}
+	rb, diags := schema.Check(file, src)
+	return Result{File: file, Runbook: rb, Diags: diags}
+}
+
+func fileDiag(file, msg string) schema.Diagnostics {
+	return schema.Diagnostics{{File: file, Line: 1, Column: 1, Message: msg}}
+}
+
+// sourceLine reads one line of a file for a diagnostic's caret display.
+func sourceLine(file string, line int) string {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	n := 1
+	start := 0
+	for i, c := range src {
+		if c != '\n' {
+			continue
+		}
+		if n == line {
+			return string(src[start:i])
+		}
+		n++
+		start = i + 1
+	}
+	if n == line {
+		return string(src[start:])
+	}
+	return ""
+}

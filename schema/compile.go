@@ -1,0 +1,316 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
+)
+
+// MaxExprNodes bounds the size of one compiled expression.
+const MaxExprNodes = 1000
+
+// SecretFunc is the Go type of the secret(NAME) function the engine puts in
+// the environment under "secret".
+type SecretFunc = func(name string) string
+
+// The shapes of the values in scope (SPEC section 1, "Expressions").
+var (
+	RunFields   = []string{"id", "runbook", "version", "actor", "started_at", "dry_run"}
+	ErrorFields = []string{"message", "code", "retryable", "step"}
+	StepFields  = []string{"outputs", "status", "error"}
+
+	runType = types.Map{
+		"id": types.String, "runbook": types.String, "version": types.String, "actor": types.String,
+		"started_at": types.TypeOf(time.Time{}), "dry_run": types.Bool,
+	}
+	errorType = types.Map{
+		"message": types.String, "code": types.String, "retryable": types.Bool, "step": types.String,
+	}
+	stepType = types.Map{"outputs": types.Any, "status": types.String, "error": errorType}
+)
+
+// scope says what an expression may read.
+type scope struct {
+	vars    int      // vars visible: the first n
+	steps   []string // step ids visible
+	item    bool     // inside for_each
+	result  bool     // inside step outputs
+	err     bool     // retry.when and on_failure
+	where   string   // what the expression is, for messages
+	stepsOK bool     // steps is defined at all
+}
+
+func inputType(t InputType) types.Type {
+	switch t {
+	case TypeString:
+		return types.String
+	case TypeInteger:
+		return types.Int
+	case TypeNumber:
+		return types.Float64
+	case TypeBoolean:
+		return types.Bool
+	case TypeArray:
+		return types.TypeOf([]any{})
+	case TypeObject:
+		return types.TypeOf(map[string]any{})
+	}
+	return types.Any
+}
+
+func (v *validator) env(sc scope) types.Map {
+	inputs := types.Map{}
+	for _, in := range v.rb.Inputs {
+		t := inputType(in.Type)
+		if !in.Required && !in.HasDefault {
+			t = types.Any // may be absent (nil) at run time
+		}
+		inputs[in.Name] = t
+	}
+	vars := types.Map{}
+	for i, vr := range v.rb.Vars {
+		if i >= sc.vars {
+			break
+		}
+		vars[vr.Name] = types.Any
+	}
+	env := types.Map{
+		"inputs": inputs,
+		"vars":   vars,
+		"run":    runType,
+		"secret": types.TypeOf(SecretFunc(nil)),
+	}
+	if sc.stepsOK {
+		steps := types.Map{}
+		for _, id := range sc.steps {
+			steps[id] = stepType
+		}
+		env["steps"] = steps
+	}
+	if sc.item {
+		env["item"] = types.Any
+		env["index"] = types.Int
+	}
+	if sc.result {
+		env["result"] = types.Any
+	}
+	if sc.err {
+		env["error"] = errorType
+	}
+	return env
+}
+
+// want is the result an expression must produce.
+type want int
+
+const (
+	wantAny want = iota
+	wantBool
+	wantList
+)
+
+// compile compiles e against sc, reporting errors at their place in the file.
+// It returns the step ids the expression reads.
+func (v *validator) compile(e *Expr, sc scope, w want) []StepRef {
+	if e == nil {
+		return nil
+	}
+	prog, err := expr.Compile(e.Source, expr.Env(v.env(sc)), expr.MaxNodes(MaxExprNodes))
+	if err != nil {
+		v.exprError(e, sc, err)
+		return nil
+	}
+	if t := prog.Node().Type(); t != nil && t.Kind() != reflect.Interface {
+		switch {
+		case w == wantBool && t.Kind() != reflect.Bool:
+			v.errorAt(e.Pos, e.node.path, "compare it with something, e.g. x == \"value\"", "%s must be a boolean expression, got %s", sc.where, typeName(t))
+			return nil
+		case w == wantList && t.Kind() != reflect.Slice && t.Kind() != reflect.Array:
+			v.errorAt(e.Pos, e.node.path, "", "for_each must be a list, got %s", typeName(t))
+			return nil
+		}
+	}
+	e.Program = prog
+	var refs []StepRef
+	collect := &refCollector{}
+	node := prog.Node()
+	ast.Walk(&node, collect)
+	for _, r := range collect.refs {
+		refs = append(refs, StepRef{ID: r.id, Pos: v.exprPos(e, r.from)})
+	}
+	return refs
+}
+
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Map:
+		return "a mapping"
+	}
+	return t.String()
+}
+
+type refCollector struct {
+	refs []struct {
+		id   string
+		from int
+	}
+}
+
+func (c *refCollector) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	base, ok := m.Node.(*ast.IdentifierNode)
+	if !ok || base.Value != "steps" {
+		return
+	}
+	if prop, ok := m.Property.(*ast.StringNode); ok {
+		c.refs = append(c.refs, struct {
+			id   string
+			from int
+		}{prop.Value, prop.Location().From})
+	}
+}
+
+// exprPos converts a rune offset inside e.Source to a file position.
+func (v *validator) exprPos(e *Expr, runeOff int) Pos {
+	b := len(e.Source)
+	for i := range e.Source {
+		if runeOff == 0 {
+			b = i
+			break
+		}
+		runeOff--
+	}
+	return v.src.locate(e.node, e.node.offset+b)
+}
+
+var (
+	unknownNameRe  = regexp.MustCompile(`^unknown name (\S+)`)
+	unknownFieldRe = regexp.MustCompile(`^unknown field (\S+)`)
+	trailingBaseRe = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\s*(?:\?\.|\.|\[)\s*$`)
+)
+
+// exprError reports a compile error with a message in the runbook's terms.
+func (v *validator) exprError(e *Expr, sc scope, err error) {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		v.errorAt(e.Pos, e.node.path, "", "invalid expression: %v", err)
+		return
+	}
+	pos := v.exprPos(e, fe.From)
+	msg, hint := fe.Message, ""
+	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
+		msg, hint = v.unknownName(m[1], sc)
+	} else if m := unknownFieldRe.FindStringSubmatch(msg); m != nil {
+		prefix := string([]rune(e.Source)[:min(fe.From, len([]rune(e.Source)))])
+		msg, hint = v.unknownField(m[1], prefix, sc)
+	} else {
+		msg = "invalid expression: " + msg
+	}
+	v.errorAt(pos, e.node.path, hint, "%s", msg)
+}
+
+func (v *validator) unknownName(name string, sc scope) (string, string) {
+	switch name {
+	case "item", "index":
+		return name + " is only defined in a step with for_each", "add for_each to this step, or read the list from steps.ID.outputs"
+	case "result":
+		return "result is only defined in a step's outputs", ""
+	case "error":
+		return "error is only defined in retry.when and on_failure steps", "read a step's error as steps.ID.error"
+	case "steps":
+		if !sc.stepsOK {
+			return "steps are not defined in " + sc.where + ": it is evaluated before any step runs", ""
+		}
+	}
+	roots := []string{"inputs", "vars", "run"}
+	if sc.stepsOK {
+		roots = append(roots, "steps")
+	}
+	if sc.item {
+		roots = append(roots, "item", "index")
+	}
+	if sc.result {
+		roots = append(roots, "result")
+	}
+	if sc.err {
+		roots = append(roots, "error")
+	}
+	hint := didYouMean(name, roots)
+	if hint == "" {
+		hint = "in scope: " + strings.Join(roots, ", ") + ", and the functions secret(), now(), duration()"
+	}
+	return fmt.Sprintf("unknown name %q", name), hint
+}
+
+func (v *validator) unknownField(field, prefix string, sc scope) (string, string) {
+	m := trailingBaseRe.FindStringSubmatch(prefix)
+	base, second := "", ""
+	if m != nil {
+		base, second = m[1], m[2]
+		if second != "" {
+			base, second = m[2], m[1] // nearest member first: steps.ID. → base ID, second steps
+		}
+	}
+	list := func(kind string, names []string) (string, string) {
+		hint := didYouMean(field, names)
+		if hint == "" && len(names) > 0 {
+			hint = "defined: " + strings.Join(names, ", ")
+		}
+		if hint == "" {
+			hint = "none are defined"
+		}
+		return fmt.Sprintf("unknown %s %q", kind, field), hint
+	}
+	switch {
+	case second == "steps":
+		return list("step field", StepFields)
+	case base == "inputs":
+		var names []string
+		for _, in := range v.rb.Inputs {
+			names = append(names, in.Name)
+		}
+		return list("input", names)
+	case base == "vars":
+		var names []string
+		for i, vr := range v.rb.Vars {
+			if vr.Name == field && i >= sc.vars {
+				return fmt.Sprintf("var %q is not defined yet here", field), "vars are evaluated in order; a var can only read the vars above it"
+			}
+			if i < sc.vars {
+				names = append(names, vr.Name)
+			}
+		}
+		return list("var", names)
+	case base == "steps":
+		if st := v.ids[field]; st != nil && st.OnFailure {
+			return fmt.Sprintf("on_failure step %q cannot be read here", field), ""
+		}
+		return list("step", sc.steps)
+	case base == "run":
+		return list("run field", RunFields)
+	case base == "error":
+		return list("error field", ErrorFields)
+	}
+	return fmt.Sprintf("unknown field %q", field), ""
+}

@@ -1,0 +1,187 @@
+package schema
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Pos is a 1-based line and column (in characters) inside a runbook file.
+type Pos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+// Diagnostic is one problem found in a runbook, located in its file.
+type Diagnostic struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Path    string `json:"path"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+	// Source is the text of the line the diagnostic points at, for the caret display.
+	Source string `json:"-"`
+}
+
+// Header renders the first line: FILE:LINE:COL: FIELD.PATH: message.
+func (d Diagnostic) Header() string {
+	var b strings.Builder
+	b.WriteString(d.File)
+	if d.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", d.Line, d.Column)
+	}
+	b.WriteString(": ")
+	if d.Path != "" {
+		b.WriteString(d.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(d.Message)
+	return b.String()
+}
+
+// Error implements error with the one-line header.
+func (d Diagnostic) Error() string { return d.Header() }
+
+// Render returns the header, the source line with a caret under the column and
+// the hint, each on its own line, ending with a newline.
+func (d Diagnostic) Render() string {
+	var b strings.Builder
+	b.WriteString(d.Header())
+	b.WriteByte('\n')
+	if d.Line > 0 && d.Source != "" {
+		num := fmt.Sprintf("%5d | ", d.Line)
+		b.WriteString(num)
+		b.WriteString(d.Source)
+		b.WriteByte('\n')
+		b.WriteString(strings.Repeat(" ", len(num)-2))
+		b.WriteString("| ")
+		// Keep tabs so the caret lines up under tab-indented text.
+		col := 1
+		for _, r := range d.Source {
+			if col >= d.Column {
+				break
+			}
+			if r == '\t' {
+				b.WriteByte('\t')
+			} else {
+				b.WriteByte(' ')
+			}
+			col++
+		}
+		b.WriteString("^\n")
+	}
+	if d.Hint != "" {
+		b.WriteString("  hint: ")
+		b.WriteString(d.Hint)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Diagnostics is every problem found in one or more files.
+type Diagnostics []Diagnostic
+
+// Error joins the headers; a Diagnostics value is an error only when non-empty.
+func (ds Diagnostics) Error() string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.Header()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Render renders every diagnostic with its source line and hint.
+func (ds Diagnostics) Render() string {
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString(d.Render())
+	}
+	return b.String()
+}
+
+// Sort orders diagnostics by file, line and column, keeping the order of
+// diagnostics at the same place.
+func (ds Diagnostics) Sort() {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+}
+
+// source holds a file's text split into lines, to locate positions.
+type source struct {
+	file  string
+	text  []byte
+	lines []string // without line terminators
+	start []int    // byte offset of each line
+}
+
+func newSource(file string, text []byte) *source {
+	s := &source{file: file, text: text}
+	off := 0
+	for off <= len(text) {
+		i := strings.IndexByte(string(text[off:]), '\n')
+		end := len(text)
+		if i >= 0 {
+			end = off + i
+		}
+		line := string(text[off:end])
+		line = strings.TrimSuffix(line, "\r")
+		s.lines = append(s.lines, line)
+		s.start = append(s.start, off)
+		if i < 0 {
+			break
+		}
+		off = end + 1
+	}
+	return s
+}
+
+func (s *source) line(n int) string {
+	if n < 1 || n > len(s.lines) {
+		return ""
+	}
+	return s.lines[n-1]
+}
+
+// offset converts a position to a byte offset in text, or -1.
+func (s *source) offset(p Pos) int {
+	if p.Line < 1 || p.Line > len(s.lines) {
+		return -1
+	}
+	line := s.lines[p.Line-1]
+	col := 1
+	for i := range line {
+		if col == p.Column {
+			return s.start[p.Line-1] + i
+		}
+		col++
+	}
+	return s.start[p.Line-1] + len(line)
+}
+
+// posOf converts a byte offset in text to a position.
+func (s *source) posOf(off int) Pos {
+	i := sort.Search(len(s.start), func(i int) bool { return s.start[i] > off }) - 1
+	if i < 0 {
+		i = 0
+	}
+	col := utf8.RuneCount(s.text[s.start[i]:min(off, len(s.text))]) + 1
+	return Pos{Line: i + 1, Column: col}
+}
+
+// diag builds a diagnostic at p with the source line filled in.
+func (s *source) diag(p Pos, path, hint, format string, args ...any) Diagnostic {
+	return Diagnostic{
+		File: s.file, Line: p.Line, Column: p.Column, Path: path,
+		Message: fmt.Sprintf(format, args...), Hint: hint, Source: s.line(p.Line),
+	}
+}

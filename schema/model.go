@@ -1,0 +1,241 @@
+package schema
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// Version is the runbook format version this package reads.
+const Version = 1
+
+// Runbook is one loaded runbook document. Every part that a later check or
+// the engine may need to point at keeps its position in the file.
+type Runbook struct {
+	File        string
+	Version     int
+	Name        string
+	NamePos     Pos
+	Title       string
+	Description string
+	Owner       string
+	Tags        []string
+	Inputs      []*Input
+	Vars        []*Var
+	Timeout     time.Duration
+	Concurrency *Concurrency
+	Schedule    []*Schedule
+	Steps       []*Step
+	Outputs     []*Output
+	OnFailure   []*Step
+}
+
+// InputType is the declared type of an input.
+type InputType string
+
+// The input types of SPEC section 1.
+const (
+	TypeString  InputType = "string"
+	TypeInteger InputType = "integer"
+	TypeNumber  InputType = "number"
+	TypeBoolean InputType = "boolean"
+	TypeArray   InputType = "array"
+	TypeObject  InputType = "object"
+)
+
+// InputTypes lists the valid input types.
+var InputTypes = []string{"string", "integer", "number", "boolean", "array", "object"}
+
+// Input is a typed runbook parameter.
+type Input struct {
+	Name        string
+	Pos         Pos
+	Type        InputType
+	Required    bool
+	Default     any // Go value: string, int64, float64, bool, []any, map[string]any
+	HasDefault  bool
+	DefaultPos  Pos
+	Enum        []any
+	Pattern     *regexp.Regexp
+	Min, Max    *float64
+	Secret      bool
+	Description string
+}
+
+// Var is a value computed once, in order, after inputs.
+type Var struct {
+	Name  string
+	Pos   Pos
+	Value *Value
+}
+
+// Concurrency keeps runs that share a key from overlapping.
+type Concurrency struct {
+	Key *Expr
+}
+
+// Schedule is one cron trigger used by `steward serve`.
+type Schedule struct {
+	Pos      Pos
+	Cron     string
+	Timezone string
+	Location *time.Location
+	Inputs   *Value
+}
+
+// Step is one unit of work. Steps in on_failure use the same type.
+type Step struct {
+	ID              string
+	Pos             Pos
+	Name            *Value // may be a template
+	Action          string
+	ActionPos       Pos
+	With            *Value // a mapping, or nil
+	If              *Expr
+	Needs           []string
+	NeedsSet        bool // needs was written (needs: [] means no dependency)
+	NeedsPos        []Pos // position of each entry of Needs
+	ForEach         *Expr
+	MaxParallel     int
+	Retry           *Retry
+	Timeout         time.Duration
+	ContinueOnError bool
+	Approval        *Approval
+	Undo            *Undo
+	Outputs         []*Output
+	OnFailure       bool // the step belongs to on_failure
+
+	// Deps are the ids this step waits for once defaults are applied: its
+	// needs, or the step listed before it.
+	Deps []string
+	// Refs are the step ids its expressions read, for ordering checks.
+	Refs []StepRef
+}
+
+// StepRef is a reference to steps.ID inside an expression.
+type StepRef struct {
+	ID  string
+	Pos Pos
+}
+
+// Retry is a step's retry policy.
+type Retry struct {
+	Attempts int
+	Delay    time.Duration
+	Backoff  float64
+	MaxDelay time.Duration
+	Jitter   float64
+	When     *Expr
+}
+
+// Approval makes a step wait for a person's decision.
+type Approval struct {
+	Pos       Pos
+	Message   *Value
+	Approvers []string
+	Timeout   time.Duration
+}
+
+// Undo is the compensation run if the run later fails.
+type Undo struct {
+	Pos       Pos
+	Action    string
+	ActionPos Pos
+	With      *Value
+	Timeout   time.Duration
+}
+
+// Output is a named template.
+type Output struct {
+	Name  string
+	Pos   Pos
+	Value *Value
+}
+
+// Kind is the kind of a Value.
+type Kind int
+
+// Value kinds.
+const (
+	KindNull Kind = iota
+	KindBool
+	KindInt
+	KindFloat
+	KindString
+	KindList
+	KindMap
+)
+
+// Value is a literal YAML value with positions, whose strings may hold
+// templates. Used for `with`, vars and outputs.
+type Value struct {
+	Pos      Pos
+	Kind     Kind
+	Bool     bool
+	Int      int64
+	Float    float64
+	Str      string
+	Template *Template // for strings holding ${{ }}
+	Items    []*Value
+	Fields   []*Field
+}
+
+// Field is one key of a mapping Value, in document order.
+type Field struct {
+	Key    string
+	KeyPos Pos
+	Value  *Value
+}
+
+// Get returns the field named key, or nil.
+func (v *Value) Get(key string) *Value {
+	if v == nil {
+		return nil
+	}
+	for _, f := range v.Fields {
+		if f.Key == key {
+			return f.Value
+		}
+	}
+	return nil
+}
+
+// Template is a string holding one or more ${{ }} expressions. When the
+// string is exactly one expression, it yields the expression's typed value.
+type Template struct {
+	Source string
+	Parts  []TemplatePart
+}
+
+// TemplatePart is literal text or an expression.
+type TemplatePart struct {
+	Text string
+	Expr *Expr
+}
+
+// Single returns the expression when the template is exactly one ${{ }}.
+func (t *Template) Single() *Expr {
+	if len(t.Parts) == 1 && t.Parts[0].Expr != nil {
+		return t.Parts[0].Expr
+	}
+	return nil
+}
+
+// Expr is one expr-lang expression, compiled once by Validate.
+type Expr struct {
+	Source  string
+	Pos     Pos         // where Source starts in the file
+	Program *vm.Program // set by Validate
+	// node is the YAML scalar holding the expression, to locate errors
+	node *scalarRef
+}
+
+// scalarRef remembers where an expression sits, to map offsets inside it to
+// file positions.
+type scalarRef struct {
+	pos    Pos    // the scalar's position
+	offset int    // byte offset of the expression inside the scalar's value
+	value  string // the scalar's value
+	path   string // FIELD.PATH of the scalar
+}
