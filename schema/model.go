@@ -94,7 +94,7 @@ type Step struct {
 	With            *Value // a mapping, or nil
 	If              *Expr
 	Needs           []string
-	NeedsSet        bool // needs was written (needs: [] means no dependency)
+	NeedsSet        bool  // needs was written (needs: [] means no dependency)
 	NeedsPos        []Pos // position of each entry of Needs
 	ForEach         *Expr
 	MaxParallel     int
