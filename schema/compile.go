@@ -256,7 +256,7 @@ func (v *validator) unknownName(name string, sc scope) (string, string) {
 	if sc.err {
 		roots = append(roots, "error")
 	}
-	hint := didYouMean(name, roots)
+	hint := didYouMean(name, append(roots, "secret", "now", "duration"))
 	if hint == "" {
 		hint = "in scope: " + strings.Join(roots, ", ") + ", and the functions secret(), now(), duration()"
 	}

@@ -15,6 +15,9 @@ import (
 type loader struct {
 	src   *source
 	diags Diagnostics
+	// suggested holds FIELD.PATHs offered as a did-you-mean for an unknown
+	// key, so a missing required key is not reported a second time.
+	suggested map[string]bool
 }
 
 func (l *loader) errorf(n *yaml.Node, path, hint, format string, args ...any) {
@@ -55,19 +58,23 @@ func idx(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 // walks the tree, so later walkers may follow aliases freely.
 func (l *loader) checkShape(root *yaml.Node, path string, _ int) bool {
 	budget := MaxAliasNodes
-	var walk func(n *yaml.Node, depth int, viaAlias bool) bool
-	walk = func(n *yaml.Node, depth int, viaAlias bool) bool {
+	// via is the outermost alias being expanded: where a bomb is reported.
+	var walk func(n *yaml.Node, depth int, via *yaml.Node) bool
+	walk = func(n *yaml.Node, depth int, via *yaml.Node) bool {
 		if n.Kind == yaml.AliasNode {
 			if n.Alias == nil {
 				l.errorf(n, path, "", "alias *%s refers to no anchor", n.Value)
 				return false
 			}
-			return walk(n.Alias, depth, true)
+			if via == nil {
+				via = n
+			}
+			return walk(n.Alias, depth, via)
 		}
-		if viaAlias {
+		if via != nil {
 			budget--
 			if budget < 0 {
-				l.errorf(n, path, "write the values out, or use fewer nested aliases",
+				l.errorf(via, path, "write the values out, or use fewer nested aliases",
 					"aliases expand to more than %d nodes; refusing a possible alias bomb", MaxAliasNodes)
 				return false
 			}
@@ -78,7 +85,7 @@ func (l *loader) checkShape(root *yaml.Node, path string, _ int) bool {
 				return false
 			}
 			for _, c := range n.Content {
-				if !walk(c, depth+1, viaAlias) {
+				if !walk(c, depth+1, via) {
 					return false
 				}
 			}
@@ -88,7 +95,7 @@ func (l *loader) checkShape(root *yaml.Node, path string, _ int) bool {
 		}
 		return true
 	}
-	ok := walk(root, 0, false)
+	ok := walk(root, 0, nil)
 	return ok && len(l.diags) == 0
 }
 
@@ -177,6 +184,12 @@ func (l *loader) mapping(n *yaml.Node, path string, known []string) ([]pair, boo
 		seen[k.Value] = k
 		if known != nil && !contains(known, k.Value) {
 			hint := didYouMean(k.Value, known)
+			if sug := Suggest(k.Value, known); sug != "" {
+				if l.suggested == nil {
+					l.suggested = map[string]bool{}
+				}
+				l.suggested[sub(path, sug)] = true
+			}
 			if to, ok := keyHints[k.Value]; ok && contains(known, to) {
 				hint = fmt.Sprintf("Steward calls this %q", to)
 			}

@@ -80,12 +80,16 @@ var yamlLineRe = regexp.MustCompile(`^line (\d+): `)
 // a hint for the mistakes runbook authors make most.
 func syntaxDiag(s *source, text []byte, err error) Diagnostic {
 	msg := strings.TrimPrefix(err.Error(), yamlErrorPrefix)
+	// yaml.v3 reports parser errors at the 0-based line of their context,
+	// one line early, and omits the line when that is the first one. The
+	// shortest prefix of the file that fails the same way is reliable.
 	line := 0
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
-	} else {
-		line = findErrorLine(text, msg)
+	}
+	if found := findErrorLine(text, msg); found > 0 {
+		line = found
 	}
 	if line < 1 {
 		line = 1
@@ -99,6 +103,9 @@ func syntaxDiag(s *source, text []byte, err error) Diagnostic {
 	hint := ""
 	switch {
 	case strings.Contains(msg, "tab character") || strings.Contains(msg, "cannot start any token") && strings.Contains(leading(src), "\t"):
+		for l := line; l <= len(s.lines) && !strings.Contains(leading(src), "\t"); l++ {
+			line, src = l, s.line(l)
+		}
 		col = strings.IndexByte(src, '\t') + 1
 		return s.diag(Pos{line, col}, "", "indent with spaces; replace the tab",
 			"tab character in indentation; YAML indents with spaces only")
@@ -106,6 +113,9 @@ func syntaxDiag(s *source, text []byte, err error) Diagnostic {
 		col = runeCol(src, strings.Index(src, "${{"))
 		hint = `quote the value ('${{ … }}') or use block style (one "key: value" per line)`
 		msg = `"${{ }}" inside a flow mapping {…} is not valid YAML`
+	case strings.Contains(msg, "did not find expected ',' or ']'") && strings.Contains(src, "["):
+		col = runeCol(src, strings.LastIndex(src, "["))
+		hint = `close the list with "]"`
 	case strings.Contains(msg, "mapping values are not allowed"):
 		if i := secondColon(src); i >= 0 {
 			col = runeCol(src, i)

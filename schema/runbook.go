@@ -77,7 +77,7 @@ func (l *loader) runbook(rb *Runbook, root *yaml.Node) {
 			l.schedule(rb, p.v)
 		case "steps":
 			rb.Steps = l.steps(p.v, "steps", false)
-			if len(rb.Steps) == 0 && deref(p.v).Kind == yaml.SequenceNode {
+			if dn := deref(p.v); dn.Kind == yaml.SequenceNode && len(dn.Content) == 0 {
 				l.errorf(p.v, "steps", "", "a runbook needs at least one step")
 			}
 		case "outputs":
@@ -87,7 +87,7 @@ func (l *loader) runbook(rb *Runbook, root *yaml.Node) {
 		}
 	}
 	for _, req := range []string{"version", "name", "steps"} {
-		if !have[req] {
+		if !have[req] && !l.suggested[req] {
 			l.errorf(root, "", requiredHint[req], "missing required key %q", req)
 		}
 	}

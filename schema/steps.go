@@ -96,10 +96,10 @@ func (l *loader) step(n *yaml.Node, path string, onFailure bool) *Step {
 			st.Outputs = l.outputs(p.v, fp)
 		}
 	}
-	if have["id"] == nil {
+	if have["id"] == nil && !l.suggested[sub(path, "id")] {
 		l.errorf(n, path, "add: id: a_unique_id", `missing required key "id"`)
 	}
-	if have["action"] == nil {
+	if have["action"] == nil && !l.suggested[sub(path, "action")] {
 		l.errorf(n, path, "add: action: core.log (or PLUGIN.ACTION)", `missing required key "action"`)
 	}
 	if k := have["max_parallel"]; k != nil && have["for_each"] == nil {
@@ -121,8 +121,18 @@ func (l *loader) action(n *yaml.Node, path string) string {
 	if !ok {
 		return ""
 	}
-	if contains(BuiltinActions, s) || actionNameRe.MatchString(s) {
+	if contains(BuiltinActions, s) {
 		return s
+	}
+	if plugin, _, _ := strings.Cut(s, "."); actionNameRe.MatchString(s) && plugin != "core" && plugin != "http" && plugin != "exec" {
+		return s
+	} else if actionNameRe.MatchString(s) {
+		hint := didYouMean(s, BuiltinActions)
+		if hint == "" {
+			hint = "built-ins: " + strings.Join(BuiltinActions, ", ")
+		}
+		l.errorf(n, path, hint, "unknown built-in action %q (%s is reserved for built-ins)", s, plugin)
+		return ""
 	}
 	hint := didYouMean(s, BuiltinActions)
 	if hint == "" {

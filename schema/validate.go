@@ -74,7 +74,7 @@ func (v *validator) graph(steps []*Step) {
 	local := map[string]*Step{}
 	var all []string
 	for _, st := range steps {
-		if st.ID != "" {
+		if st.ID != "" && local[st.ID] == nil {
 			local[st.ID] = st
 			all = append(all, st.ID)
 		}
@@ -82,8 +82,12 @@ func (v *validator) graph(steps []*Step) {
 	for i, st := range steps {
 		path := sub(stepPath(st, i), "needs")
 		st.Deps = nil
+		if local[st.ID] != st {
+			prev = st // a duplicate id, already reported: leave it out of the graph
+			continue
+		}
 		if !st.NeedsSet {
-			if prev != nil && prev.ID != "" {
+			if prev != nil && prev.ID != "" && prev.ID != st.ID {
 				st.Deps = []string{prev.ID}
 			}
 			prev = st
@@ -151,7 +155,13 @@ func (v *validator) cycles(steps []*Step, local map[string]*Step) {
 					}
 				}
 				path := rotateCycle(cyc, first.ID)
-				v.errorAt(first.Pos, "", "remove one of these needs to break the cycle",
+				where := ""
+				for i, st := range steps {
+					if st == first {
+						where = stepPath(st, i)
+					}
+				}
+				v.errorAt(first.Pos, where, "remove one of these needs to break the cycle",
 					"dependency cycle: %s (each step needs the next)", strings.Join(path, " → "))
 			}
 		}
