@@ -10,6 +10,8 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker/nature"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
 )
@@ -64,6 +66,33 @@ func inputType(t InputType) types.Type {
 		return types.TypeOf(map[string]any{})
 	}
 	return types.Any
+}
+
+// envOption returns the expr option that declares the scope's environment.
+// Building an environment's type description costs more than compiling a
+// typical expression, and a runbook has only a handful of distinct scopes,
+// so each is built once per validation.
+func (v *validator) envOption(sc scope) expr.Option {
+	key := fmt.Sprintf("%d/%t/%d/%t/%t/%t", sc.vars, sc.stepsOK, len(sc.steps), sc.item, sc.result, sc.err)
+	if v.envs == nil {
+		v.envs = map[string]*envDecl{}
+	}
+	d := v.envs[key]
+	if d == nil {
+		env := v.env(sc)
+		d = &envDecl{env: env, nature: conf.EnvWithCache(new(nature.Cache), env)}
+		v.envs[key] = d
+	}
+	return func(c *conf.Config) {
+		c.EnvObject = d.env
+		c.Env = d.nature
+		c.Strict = true
+	}
+}
+
+type envDecl struct {
+	env    types.Map
+	nature nature.Nature
 }
 
 func (v *validator) env(sc scope) types.Map {
@@ -123,7 +152,7 @@ func (v *validator) compile(e *Expr, sc scope, w want) []StepRef {
 	if e == nil {
 		return nil
 	}
-	prog, err := expr.Compile(e.Source, expr.Env(v.env(sc)), expr.MaxNodes(MaxExprNodes))
+	prog, err := expr.Compile(e.Source, v.envOption(sc), expr.MaxNodes(MaxExprNodes))
 	if err != nil {
 		v.exprError(e, sc, err)
 		return nil
@@ -278,7 +307,10 @@ func (v *validator) unknownField(field, prefix string, sc scope) (string, string
 			hint = "defined: " + strings.Join(names, ", ")
 		}
 		if hint == "" {
-			hint = "none are defined"
+			hint = "there are none in scope here"
+			if kind == "input" {
+				hint = "the runbook declares no inputs"
+			}
 		}
 		return fmt.Sprintf("unknown %s %q", kind, field), hint
 	}

@@ -126,22 +126,35 @@ type source struct {
 
 func newSource(file string, text []byte) *source {
 	s := &source{file: file, text: text}
-	off := 0
-	for off <= len(text) {
-		i := strings.IndexByte(string(text[off:]), '\n')
-		end := len(text)
-		if i >= 0 {
-			end = off + i
+	// Line breaks as yaml.v3 counts them: \n, \r\n, a lone \r, and the
+	// Unicode breaks NEL, LS and PS.
+	lineStart := 0
+	for i := 0; i < len(text); {
+		r, size := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(text[i:])
 		}
-		line := string(text[off:end])
-		line = strings.TrimSuffix(line, "\r")
-		s.lines = append(s.lines, line)
-		s.start = append(s.start, off)
-		if i < 0 {
-			break
+		brk := 0
+		switch r {
+		case '\n', '\u0085', '\u2028', '\u2029':
+			brk = size
+		case '\r':
+			brk = 1
+			if i+1 < len(text) && text[i+1] == '\n' {
+				brk = 2
+			}
 		}
-		off = end + 1
+		if brk == 0 {
+			i += size
+			continue
+		}
+		s.lines = append(s.lines, string(text[lineStart:i]))
+		s.start = append(s.start, lineStart)
+		i += brk
+		lineStart = i
 	}
+	s.lines = append(s.lines, string(text[lineStart:]))
+	s.start = append(s.start, lineStart)
 	return s
 }
 

@@ -48,7 +48,7 @@ func Load(file string, src []byte) (*Runbook, Diagnostics) {
 		if errors.Is(err, io.EOF) {
 			return rb, Diagnostics{emptyDiag(s)}
 		}
-		return rb, Diagnostics{syntaxDiag(s, text, err)}
+		return rb, Diagnostics{syntaxDiag(s, err)}
 	}
 	var second yaml.Node
 	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
@@ -78,7 +78,7 @@ var yamlLineRe = regexp.MustCompile(`^line (\d+): `)
 
 // syntaxDiag turns a yaml.v3 syntax error into a positioned diagnostic with
 // a hint for the mistakes runbook authors make most.
-func syntaxDiag(s *source, text []byte, err error) Diagnostic {
+func syntaxDiag(s *source, err error) Diagnostic {
 	msg := strings.TrimPrefix(err.Error(), yamlErrorPrefix)
 	// yaml.v3 reports parser errors at the 0-based line of their context,
 	// one line early, and omits the line when that is the first one. The
@@ -88,7 +88,7 @@ func syntaxDiag(s *source, text []byte, err error) Diagnostic {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	}
-	if found := findErrorLine(text, msg); found > 0 {
+	if found := findErrorLine(s, msg); found > 0 {
 		line = found
 	}
 	if line < 1 {
@@ -133,14 +133,19 @@ func syntaxDiag(s *source, text []byte, err error) Diagnostic {
 // findErrorLine locates a syntax error that yaml.v3 reports without a line:
 // the shortest prefix of the document, in whole lines, that fails with the
 // same message.
-func findErrorLine(text []byte, msg string) int {
-	lines := bytes.SplitAfter(text, []byte("\n"))
+func findErrorLine(s *source, msg string) int {
+	text := bytes.TrimPrefix(s.text, []byte(bomUTF8))
+	skew := len(s.text) - len(text)
 	fails := func(n int) bool {
+		end := len(s.text)
+		if n < len(s.start) {
+			end = s.start[n]
+		}
 		var node yaml.Node
-		err := yaml.Unmarshal(bytes.Join(lines[:n], nil), &node)
+		err := yaml.Unmarshal(text[:end-skew], &node)
 		return err != nil && strings.HasSuffix(err.Error(), msg)
 	}
-	lo, hi := 1, len(lines)
+	lo, hi := 1, len(s.lines)
 	if !fails(hi) {
 		return 0
 	}

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -60,7 +61,7 @@ func (l *loader) exprField(n *yaml.Node, path string) *Expr {
 		return nil
 	}
 	if !HasTemplate(v) {
-		lead := len(v) - len(strings.TrimLeft(v, " \t\r\n"))
+		lead := len(v) - len(strings.TrimLeftFunc(v, unicode.IsSpace))
 		return l.newExpr(n, path, strings.TrimSpace(v), lead)
 	}
 	segs, err := ScanTemplate(v)

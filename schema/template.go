@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Segment is one piece of a template string: literal text or the source of
@@ -51,7 +52,7 @@ func ScanTemplate(s string) ([]Segment, error) {
 		if trimmed == "" {
 			return nil, &ScanError{Offset: open, Message: "empty expression ${{ }}"}
 		}
-		lead := len(body) - len(strings.TrimLeft(body, " \t\r\n"))
+		lead := len(body) - len(strings.TrimLeftFunc(body, unicode.IsSpace))
 		exprs++
 		if exprs > maxTemplateExprs {
 			return nil, &ScanError{Offset: open, Message: fmt.Sprintf("more than %d expressions in one string", maxTemplateExprs)}

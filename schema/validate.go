@@ -38,6 +38,7 @@ type validator struct {
 	src   *source
 	ids   map[string]*Step
 	diags Diagnostics
+	envs  map[string]*envDecl // by scope, see envOption
 }
 
 func (v *validator) errorAt(p Pos, path, hint, format string, args ...any) {
