@@ -258,7 +258,7 @@ func (l *loader) schedule(rb *Runbook, n *yaml.Node) {
 		if !ok {
 			continue
 		}
-		sc := &Schedule{Pos: nodePos(deref(c)), Location: time.Local}
+		sc := &Schedule{Pos: nodePos(deref(c)), Timezone: "UTC", Location: time.UTC}
 		var cronNode, tzNode *yaml.Node
 		for _, p := range pairs {
 			fp := sub(path, p.key)
