@@ -34,8 +34,8 @@ bench:
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 fuzz:
-	$(GO) test ./schema -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./schema -run '^$$' -fuzz '^FuzzScanTemplate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzScanTemplate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 ## tools: what `make test` needs beyond Go
 tools:

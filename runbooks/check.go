@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/stewardhq/steward/schema"
@@ -94,7 +95,7 @@ func sourceLine(file string, line int) string {
 			continue
 		}
 		if n == line {
-			return string(src[start:i])
+			return strings.TrimSuffix(string(src[start:i]), "\r")
 		}
 		n++
 		start = i + 1

@@ -56,7 +56,8 @@ func idx(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 
 // checkShape bounds nesting depth and alias expansion before anything else
 // walks the tree, so later walkers may follow aliases freely.
-func (l *loader) checkShape(root *yaml.Node, path string, _ int) bool {
+func (l *loader) checkShape(root *yaml.Node) bool {
+	const path = ""
 	budget := MaxAliasNodes
 	// via is the outermost alias being expanded: where a bomb is reported.
 	var walk func(n *yaml.Node, depth int, via *yaml.Node) bool

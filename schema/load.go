@@ -61,7 +61,7 @@ func Load(file string, src []byte) (*Runbook, Diagnostics) {
 	}
 	l := &loader{src: s}
 	root := doc.Content[0]
-	if !l.checkShape(root, "", 0) {
+	if !l.checkShape(root) {
 		return rb, l.diags
 	}
 	l.runbook(rb, root)

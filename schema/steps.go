@@ -259,7 +259,7 @@ func (l *loader) schedule(rb *Runbook, n *yaml.Node) {
 			continue
 		}
 		sc := &Schedule{Pos: nodePos(deref(c)), Timezone: "UTC", Location: time.UTC}
-		var cronNode, tzNode *yaml.Node
+		var cronNode *yaml.Node
 		for _, p := range pairs {
 			fp := sub(path, p.key)
 			switch p.key {
@@ -267,7 +267,6 @@ func (l *loader) schedule(rb *Runbook, n *yaml.Node) {
 				cronNode = p.v
 				sc.Cron, _ = l.plainStr(p.v, fp)
 			case "timezone":
-				tzNode = p.v
 				if s, ok := l.plainStr(p.v, fp); ok {
 					loc, err := time.LoadLocation(s)
 					if err != nil || s == "" || s == "Local" {
@@ -291,7 +290,6 @@ func (l *loader) schedule(rb *Runbook, n *yaml.Node) {
 				l.errorf(cronNode, sub(path, "cron"), hint, "%s", msg)
 			}
 		}
-		_ = tzNode
 		rb.Schedule = append(rb.Schedule, sc)
 	}
 }

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestReadmeQuickstart runs the README's example and compares the output it
+// shows, so the README stays true.
+func TestReadmeQuickstart(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	doc := between(t, text, "cat > /tmp/refund.yaml <<'YAML'\n", "YAML\n")
+	shown := between(t, text, "./bin/steward validate /tmp/refund.yaml; echo \"exit $?\"\n```\n\n```\n", "```\n")
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "refund.yaml")
+	writeFile(t, file, doc)
+	r := run(t, dir, "validate", file)
+	got := strings.ReplaceAll(r.stdout+r.stderr, file, "/tmp/refund.yaml") + "exit " + strconv.Itoa(r.code) + "\n"
+	if got != shown {
+		t.Fatalf("README shows\n%s\nbut steward prints\n%s", shown, got)
+	}
+
+	// The quickstart's first command: the bundled runbooks are valid.
+	if r := run(t, "../..", "validate", "runbooks/"); r.code != 0 || !strings.Contains(text, "\n"+r.stderr) {
+		t.Fatalf("validate runbooks/: code %d, stderr %q not shown in the README", r.code, r.stderr)
+	}
+}
+
+func between(t *testing.T, s, start, end string) string {
+	t.Helper()
+	i := strings.Index(s, start)
+	if i < 0 {
+		t.Fatalf("README has no %q", start)
+	}
+	s = s[i+len(start):]
+	j := strings.Index(s, end)
+	if j < 0 {
+		t.Fatalf("README has no %q after %q", end, start)
+	}
+	return s[:j]
+}
