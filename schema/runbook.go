@@ -131,7 +131,7 @@ func (l *loader) inputs(rb *Runbook, n *yaml.Node) {
 		path := sub("inputs", p.key)
 		in := &Input{Name: p.key, Pos: nodePos(p.k), Type: TypeString}
 		if !identRe.MatchString(p.key) {
-			l.errorf(p.k, path, "", "invalid input name %q: use lowercase letters, digits and _, starting with a letter", p.key)
+			l.errorf(p.k, path, "", "invalid input name %q: use lowercase letters, digits and _, starting with a letter or _", p.key)
 		}
 		fields, ok := l.mapping(p.v, path, inputKeys)
 		if !ok {
@@ -212,8 +212,10 @@ func (l *loader) inputRules(in *Input, path string, fields []pair, dflt, enum *y
 	}
 	if enum != nil {
 		en := deref(enum)
-		if en.Kind != yaml.SequenceNode || len(en.Content) == 0 {
-			l.errorf(en, sub(path, "enum"), "", "enum must be a non-empty list, got %s", kindName(en))
+		if en.Kind == yaml.SequenceNode && len(en.Content) == 0 {
+			l.errorf(en, sub(path, "enum"), "list the allowed values, or remove enum", "enum is empty")
+		} else if en.Kind != yaml.SequenceNode {
+			l.errorf(en, sub(path, "enum"), "", "enum must be a list of values, got %s", kindName(en))
 		} else {
 			for i, c := range en.Content {
 				v := l.value(c, idx(sub(path, "enum"), i)).Go()
@@ -245,7 +247,7 @@ func (l *loader) vars(rb *Runbook, n *yaml.Node) {
 	for _, p := range pairs {
 		path := sub("vars", p.key)
 		if !identRe.MatchString(p.key) {
-			l.errorf(p.k, path, "", "invalid var name %q: use lowercase letters, digits and _, starting with a letter", p.key)
+			l.errorf(p.k, path, "", "invalid var name %q: use lowercase letters, digits and _, starting with a letter or _", p.key)
 		}
 		rb.Vars = append(rb.Vars, &Var{Name: p.key, Pos: nodePos(p.k), Value: l.value(p.v, path)})
 	}
@@ -272,7 +274,7 @@ func (l *loader) outputs(n *yaml.Node, path string) []*Output {
 	for _, p := range pairs {
 		op := sub(path, p.key)
 		if !identRe.MatchString(p.key) {
-			l.errorf(p.k, op, "", "invalid output name %q: use lowercase letters, digits and _, starting with a letter", p.key)
+			l.errorf(p.k, op, "", "invalid output name %q: use lowercase letters, digits and _, starting with a letter or _", p.key)
 		}
 		outs = append(outs, &Output{Name: p.key, Pos: nodePos(p.k), Value: l.value(p.v, op)})
 	}
