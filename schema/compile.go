@@ -10,8 +10,11 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/checker/nature"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
 	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/optimizer"
+	"github.com/expr-lang/expr/vm"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
 )
@@ -68,31 +71,44 @@ func inputType(t InputType) types.Type {
 	return types.Any
 }
 
-// envOption returns the expr option that declares the scope's environment.
-// Building an environment's type description costs more than compiling a
-// typical expression, and a runbook has only a handful of distinct scopes,
-// so each is built once per validation.
-func (v *validator) envOption(sc scope) expr.Option {
-	key := fmt.Sprintf("%d/%t/%d/%t/%t/%t", sc.vars, sc.stepsOK, len(sc.steps), sc.item, sc.result, sc.err)
-	if v.envs == nil {
-		v.envs = map[string]*envDecl{}
+// compileProgram does what expr.Compile does, with a configuration built
+// once per scope: creating a configuration and describing the environment
+// cost more than compiling a typical expression, and a runbook has only a
+// handful of distinct scopes. A configuration is used by one validator, on
+// one goroutine.
+func (v *validator) compileProgram(src string, sc scope) (*vm.Program, error) {
+	c := v.config(sc)
+	tree, err := checker.ParseCheck(src, c)
+	if err != nil {
+		return nil, err
 	}
-	d := v.envs[key]
-	if d == nil {
-		env := v.env(sc)
-		d = &envDecl{env: env, nature: conf.EnvWithCache(new(nature.Cache), env)}
-		v.envs[key] = d
+	if c.Optimize {
+		if err := optimizer.Optimize(&tree.Node, c); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
 	}
-	return func(c *conf.Config) {
-		c.EnvObject = d.env
-		c.Env = d.nature
-		c.Strict = true
-	}
+	return compiler.Compile(tree, c)
 }
 
-type envDecl struct {
-	env    types.Map
-	nature nature.Nature
+func (v *validator) config(sc scope) *conf.Config {
+	key := fmt.Sprintf("%d/%t/%d/%t/%t/%t", sc.vars, sc.stepsOK, len(sc.steps), sc.item, sc.result, sc.err)
+	if v.envs == nil {
+		v.envs = map[string]*conf.Config{}
+	}
+	c := v.envs[key]
+	if c == nil {
+		c = conf.CreateNew()
+		for _, opt := range []expr.Option{expr.Env(v.env(sc)), expr.MaxNodes(MaxExprNodes)} {
+			opt(c)
+		}
+		c.Check()
+		v.envs[key] = c
+	}
+	return c
 }
 
 func (v *validator) env(sc scope) types.Map {
@@ -152,7 +168,7 @@ func (v *validator) compile(e *Expr, sc scope, w want) []StepRef {
 	if e == nil {
 		return nil
 	}
-	prog, err := expr.Compile(e.Source, v.envOption(sc), expr.MaxNodes(MaxExprNodes))
+	prog, err := v.compileProgram(e.Source, sc)
 	if err != nil {
 		v.exprError(e, sc, err)
 		return nil

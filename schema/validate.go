@@ -2,6 +2,8 @@ package schema
 
 import (
 	"fmt"
+
+	"github.com/expr-lang/expr/conf"
 	"sort"
 	"strings"
 )
@@ -38,7 +40,7 @@ type validator struct {
 	src   *source
 	ids   map[string]*Step
 	diags Diagnostics
-	envs  map[string]*envDecl // by scope, see envOption
+	envs  map[string]*conf.Config // by scope, see compileProgram
 }
 
 func (v *validator) errorAt(p Pos, path, hint, format string, args ...any) {
