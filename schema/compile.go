@@ -13,10 +13,10 @@ import (
 	"github.com/expr-lang/expr/checker"
 	"github.com/expr-lang/expr/compiler"
 	"github.com/expr-lang/expr/conf"
-	"github.com/expr-lang/expr/optimizer"
-	"github.com/expr-lang/expr/vm"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/types"
+	"github.com/expr-lang/expr/vm"
 )
 
 // MaxExprNodes bounds the size of one compiled expression.
