@@ -223,6 +223,12 @@ func (t *Template) Single() *Expr {
 }
 
 // Expr is one expr-lang expression, compiled once by Validate.
+//
+// Program runs against a map[string]any holding "inputs", "vars" and "run"
+// (maps), "secret" (a SecretFunc) and, where the expression's scope has
+// them, "steps" (step id → map with "outputs", "status", "error"), "item",
+// "index", "result" and "error" (a map with "message", "code", "retryable",
+// "step"). Use one vm.VM per goroutine.
 type Expr struct {
 	Source  string
 	Pos     Pos         // where Source starts in the file
