@@ -11,10 +11,13 @@ import (
 	"github.com/stewardhq/steward/schema"
 )
 
-// Result is the outcome of checking one runbook file.
+// Result is the outcome of checking one runbook file. It keeps the
+// runbook's name, not the runbook, so that checking thousands of files
+// holds little memory.
 type Result struct {
 	File    string
-	Runbook *schema.Runbook // nil when the file could not be read
+	Name    string // "" when the file has no valid name
+	NamePos schema.Pos
 	Diags   schema.Diagnostics
 }
 
@@ -42,20 +45,19 @@ func CheckFiles(files []string) []Result {
 
 	first := map[string]Result{}
 	for i, r := range results {
-		if r.Runbook == nil || r.Runbook.Name == "" {
+		if r.Name == "" {
 			continue
 		}
-		if prev, dup := first[r.Runbook.Name]; dup {
-			rb := r.Runbook
+		if prev, dup := first[r.Name]; dup {
 			results[i].Diags = append(results[i].Diags, schema.Diagnostic{
-				File: r.File, Line: rb.NamePos.Line, Column: rb.NamePos.Column, Path: "name",
-				Message: fmt.Sprintf("runbook name %q is already used by %s", rb.Name, prev.File),
+				File: r.File, Line: r.NamePos.Line, Column: r.NamePos.Column, Path: "name",
+				Message: fmt.Sprintf("runbook name %q is already used by %s", r.Name, prev.File),
 				Hint:    "runbook names must be unique within a folder or repository",
-				Source:  sourceLine(r.File, rb.NamePos.Line),
+				Source:  sourceLine(r.File, r.NamePos.Line),
 			})
 			continue
 		}
-		first[r.Runbook.Name] = r
+		first[r.Name] = r
 	}
 	return results
 }
@@ -75,7 +77,7 @@ func checkFile(file string) Result {
 		return Result{File: file, Diags: fileDiag(file, err.Error())}
 	}
 	rb, diags := schema.Check(file, src)
-	return Result{File: file, Runbook: rb, Diags: diags}
+	return Result{File: file, Name: rb.Name, NamePos: rb.NamePos, Diags: diags}
 }
 
 func fileDiag(file, msg string) schema.Diagnostics {
