@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/stewardhq/steward/schema"
@@ -19,6 +18,8 @@ type Result struct {
 	Name    string // "" when the file has no valid name
 	NamePos schema.Pos
 	Diags   schema.Diagnostics
+
+	nameLine string // the source line of the name, for a duplicate-name diagnostic
 }
 
 // CheckFiles loads and validates files in parallel, and checks that runbook
@@ -53,7 +54,7 @@ func CheckFiles(files []string) []Result {
 				File: r.File, Line: r.NamePos.Line, Column: r.NamePos.Column, Path: "name",
 				Message: fmt.Sprintf("runbook name %q is already used by %s", r.Name, prev.File),
 				Hint:    "runbook names must be unique within a folder or repository",
-				Source:  sourceLine(r.File, r.NamePos.Line),
+				Source:  r.nameLine,
 			})
 			continue
 		}
@@ -77,33 +78,9 @@ func checkFile(file string) Result {
 		return Result{File: file, Diags: fileDiag(file, err.Error())}
 	}
 	rb, diags := schema.Check(file, src)
-	return Result{File: file, Name: rb.Name, NamePos: rb.NamePos, Diags: diags}
+	return Result{File: file, Name: rb.Name, NamePos: rb.NamePos, Diags: diags, nameLine: rb.SourceLine(rb.NamePos.Line)}
 }
 
 func fileDiag(file, msg string) schema.Diagnostics {
 	return schema.Diagnostics{{File: file, Line: 1, Column: 1, Message: msg}}
-}
-
-// sourceLine reads one line of a file for a diagnostic's caret display.
-func sourceLine(file string, line int) string {
-	src, err := os.ReadFile(file)
-	if err != nil {
-		return ""
-	}
-	n := 1
-	start := 0
-	for i, c := range src {
-		if c != '\n' {
-			continue
-		}
-		if n == line {
-			return strings.TrimSuffix(string(src[start:i]), "\r")
-		}
-		n++
-		start = i + 1
-	}
-	if n == line {
-		return string(src[start:])
-	}
-	return ""
 }

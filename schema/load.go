@@ -60,6 +60,7 @@ func Load(file string, src []byte) (*Runbook, Diagnostics) {
 		return rb, Diagnostics{emptyDiag(s)}
 	}
 	l := &loader{src: s}
+	rb.src = s
 	root := doc.Content[0]
 	if !l.checkShape(root) {
 		return rb, l.diags

@@ -29,6 +29,17 @@ type Runbook struct {
 	Steps       []*Step
 	Outputs     []*Output
 	OnFailure   []*Step
+
+	src *source // the parsed file; nil when Load could not parse it
+}
+
+// SourceLine returns line n (1-based) of the runbook's file, for the caret
+// display of a Diagnostic made outside this package, or "".
+func (rb *Runbook) SourceLine(n int) string {
+	if rb.src == nil {
+		return ""
+	}
+	return rb.src.line(n)
 }
 
 // InputType is the declared type of an input.

@@ -2,18 +2,22 @@ package schema
 
 import (
 	"fmt"
-
-	"github.com/expr-lang/expr/conf"
 	"sort"
 	"strings"
+
+	"github.com/expr-lang/expr/conf"
 )
 
 // Validate checks what needs the whole document: unique step ids, needs,
 // the dependency graph, inputs given by schedules, and every expression,
 // which it compiles against its scope and keeps on the model for the engine.
-// It must be called on the runbook returned by Load, with the same source.
-func Validate(rb *Runbook, src []byte) Diagnostics {
-	v := &validator{rb: rb, src: newSource(rb.File, src), ids: map[string]*Step{}}
+// It takes the runbook returned by Load, and finds nothing to check when
+// Load could not parse the file.
+func Validate(rb *Runbook) Diagnostics {
+	if rb.src == nil {
+		return nil
+	}
+	v := &validator{rb: rb, src: rb.src, ids: map[string]*Step{}}
 	v.stepIDs()
 	v.graph(rb.Steps)
 	v.graph(rb.OnFailure)
@@ -27,10 +31,7 @@ func Validate(rb *Runbook, src []byte) Diagnostics {
 // Check loads and validates one runbook file: the usual entry point.
 func Check(file string, src []byte) (*Runbook, Diagnostics) {
 	rb, diags := Load(file, src)
-	if len(diags) > 0 && rb.Steps == nil && rb.Name == "" && rb.Version == 0 {
-		return rb, diags // nothing was parsed: syntax, size or encoding error
-	}
-	all := append(diags, Validate(rb, src)...)
+	all := append(diags, Validate(rb)...)
 	all.Sort()
 	return rb, all
 }
