@@ -11,7 +11,7 @@ import (
 func TestGeneratedRunbookIsValid(t *testing.T) {
 	for _, n := range []int{2, 5, 20, 100} {
 		src := schematest.Runbook("gen", n)
-		if _, diags := schema.Check("gen.yaml", []byte(src)); len(diags) > 0 {
+		if _, diags := schema.Check("gen.yaml", []byte(src), nil); len(diags) > 0 {
 			t.Fatalf("%d steps:\n%s", n, diags.Render())
 		}
 	}
@@ -24,7 +24,7 @@ func BenchmarkCheck20Steps(b *testing.B) {
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, diags := schema.Check("gen.yaml", src); len(diags) > 0 {
+		if _, diags := schema.Check("gen.yaml", src, nil); len(diags) > 0 {
 			b.Fatal(diags)
 		}
 	}

@@ -191,6 +191,9 @@ func (v *validator) compile(e *Expr, sc scope, w want) []StepRef {
 	for _, r := range collect.refs {
 		refs = append(refs, StepRef{ID: r.id, Pos: v.exprPos(e, r.from)})
 	}
+	if collect.idents > len(collect.refs) {
+		v.dynamic = true
+	}
 	return refs
 }
 
@@ -217,9 +220,13 @@ type refCollector struct {
 		id   string
 		from int
 	}
+	idents int // uses of the name steps, constant member or not
 }
 
 func (c *refCollector) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && id.Value == "steps" {
+		c.idents++
+	}
 	m, ok := (*node).(*ast.MemberNode)
 	if !ok {
 		return
@@ -238,15 +245,19 @@ func (c *refCollector) Visit(node *ast.Node) {
 
 // exprPos converts a rune offset inside e.Source to a file position.
 func (v *validator) exprPos(e *Expr, runeOff int) Pos {
-	b := len(e.Source)
-	for i := range e.Source {
+	return v.src.locate(e.node, e.node.offset+runeToByte(e.Source, runeOff))
+}
+
+// runeToByte converts a rune offset inside s (as expr reports it) to a
+// byte offset.
+func runeToByte(s string, runeOff int) int {
+	for i := range s {
 		if runeOff == 0 {
-			b = i
-			break
+			return i
 		}
 		runeOff--
 	}
-	return v.src.locate(e.node, e.node.offset+b)
+	return len(s)
 }
 
 var (

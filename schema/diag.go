@@ -1,10 +1,13 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/expr-lang/expr/file"
 )
 
 // Pos is a 1-based line and column (in characters) inside a runbook file.
@@ -197,4 +200,29 @@ func (s *source) diag(p Pos, path, hint, format string, args ...any) Diagnostic 
 		File: s.file, Line: p.Line, Column: p.Column, Path: path,
 		Message: fmt.Sprintf(format, args...), Hint: hint, Source: s.line(p.Line),
 	}
+}
+
+// EvalError places an error from running e (a runtime expression error, or
+// any other) at its line and column in the runbook's file, with the
+// expression's field path, so that a failed template points at the YAML.
+func (rb *Runbook) EvalError(e *Expr, err error) Diagnostic {
+	msg := err.Error()
+	pos := e.Pos
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		msg = fe.Message
+		if rb.src != nil && e.node != nil {
+			pos = rb.src.locate(e.node, e.node.offset+runeToByte(e.Source, fe.From))
+		}
+	}
+	path := ""
+	if e.node != nil {
+		path = e.node.path
+	}
+	d := Diagnostic{File: rb.File, Line: pos.Line, Column: pos.Column, Path: path,
+		Message: fmt.Sprintf("${{ %s }}: %s", e.Source, msg)}
+	if rb.src != nil {
+		d.Source = rb.src.line(pos.Line)
+	}
+	return d
 }

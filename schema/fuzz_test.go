@@ -19,7 +19,7 @@ func FuzzCheck(f *testing.F) {
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("version: 1\nname: x-y\nsteps:\n  - id: a\n    action: core.log\n    with: {m: '${{ \"}}\" }}'}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		rb, diags := Check("fuzz.yaml", src)
+		rb, diags := Check("fuzz.yaml", src, nil)
 		lines := len(newSource("fuzz.yaml", src).lines)
 		for _, d := range diags {
 			if d.Line < 1 || d.Line > lines || d.Column < 1 {

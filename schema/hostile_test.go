@@ -37,7 +37,7 @@ func TestHostileDocuments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, diags := Check("big.yaml", []byte(tt.src))
+			_, diags := Check("big.yaml", []byte(tt.src), nil)
 			if got := diags.Render(); got != tt.want {
 				t.Errorf("got\n%q\nwant\n%q", got, tt.want)
 			}
@@ -62,7 +62,7 @@ steps:
     id: c
     with: {x: 1}
 `
-	rb, diags := Check("anchors.yaml", []byte(src))
+	rb, diags := Check("anchors.yaml", []byte(src), nil)
 	if len(diags) > 0 {
 		t.Fatalf("unexpected diagnostics:\n%s", diags.Render())
 	}

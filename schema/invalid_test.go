@@ -29,7 +29,7 @@ func TestInvalidDocuments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, diags := Check(file, src)
+			_, diags := Check(file, src, nil)
 			if len(diags) == 0 {
 				t.Fatalf("%s: no diagnostics for an invalid document", file)
 			}

@@ -188,7 +188,7 @@ func TestJSONSchemaValidExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, diags := Check(file, src); len(diags) > 0 {
+			if _, diags := Check(file, src, nil); len(diags) > 0 {
 				t.Errorf("the Go loader rejects a valid example:\n%s", diags.Render())
 			}
 			inst, err := jsonSchemaInstance(src)
@@ -222,7 +222,7 @@ func TestJSONSchemaStructuralExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, diags := Check(file, src)
+			_, diags := Check(file, src, nil)
 			if len(diags) == 0 {
 				t.Fatalf("the Go loader accepts it (%s)", what)
 			}
@@ -603,7 +603,7 @@ func TestJSONSchemaEdgeCases(t *testing.T) {
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, diags := Check("edge.yaml", []byte(c.doc))
+			_, diags := Check("edge.yaml", []byte(c.doc), nil)
 			if loader := len(diags) == 0; loader != c.valid {
 				t.Errorf("the Go loader accepts = %v, want %v:\n%s", loader, c.valid, diags.Render())
 			}

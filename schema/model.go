@@ -120,8 +120,12 @@ type Step struct {
 	// Deps are the ids this step waits for once defaults are applied: its
 	// needs, or the step listed before it.
 	Deps []string
-	// Refs are the step ids its expressions read, for ordering checks.
+	// Refs are the step ids its expressions read (except in undo), for
+	// ordering checks and for the engine to give the step their results.
 	Refs []StepRef
+	// ReadsAllSteps is set when an expression of the step (except in undo)
+	// reads steps other than as steps.ID: steps[x], or steps as a whole.
+	ReadsAllSteps bool
 }
 
 // StepRef is a reference to steps.ID inside an expression.

@@ -25,7 +25,7 @@ steps:
       message: refund ${{ inputs.amount }} with ${{ secret("api") }}
       amount: ${{ inputs.amount * 2 }}
 `
-	rb, diags := Check("programs.yaml", []byte(src))
+	rb, diags := Check("programs.yaml", []byte(src), nil)
 	if len(diags) > 0 {
 		t.Fatal(diags.Render())
 	}

@@ -36,6 +36,7 @@ func ids(steps []*Step) []string {
 }
 
 func (v *validator) compileStep(st *Step, base scope) {
+	v.dynamic = false
 	var refs []StepRef
 	add := func(r []StepRef) { refs = append(refs, r...) }
 	inner := base
@@ -63,6 +64,7 @@ func (v *validator) compileStep(st *Step, base scope) {
 		add(v.compileValue(o.Value, out))
 	}
 	st.Refs = refs
+	st.ReadsAllSteps = v.dynamic
 	if st.Undo != nil {
 		base.where = "undo"
 		// The undo may read the step's own outputs: it runs after the step.

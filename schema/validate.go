@@ -12,8 +12,9 @@ import (
 // the dependency graph, inputs given by schedules, and every expression,
 // which it compiles against its scope and keeps on the model for the engine.
 // It takes the runbook returned by Load, and finds nothing to check when
-// Load could not parse the file.
-func Validate(rb *Runbook) Diagnostics {
+// Load could not parse the file. With a Catalog, it also checks that each
+// action exists and that each step's with fits the action's input schema.
+func Validate(rb *Runbook, cat Catalog) Diagnostics {
 	if rb.src == nil {
 		return nil
 	}
@@ -24,14 +25,18 @@ func Validate(rb *Runbook) Diagnostics {
 	v.inputs()
 	v.compileAll()
 	v.order()
+	if cat != nil {
+		v.checkActions(cat)
+	}
 	v.diags.Sort()
 	return v.diags
 }
 
-// Check loads and validates one runbook file: the usual entry point.
-func Check(file string, src []byte) (*Runbook, Diagnostics) {
+// Check loads and validates one runbook file: the usual entry point. cat
+// may be nil to skip checking actions.
+func Check(file string, src []byte, cat Catalog) (*Runbook, Diagnostics) {
 	rb, diags := Load(file, src)
-	all := append(diags, Validate(rb)...)
+	all := append(diags, Validate(rb, cat)...)
 	all.Sort()
 	return rb, all
 }
@@ -42,6 +47,9 @@ type validator struct {
 	ids   map[string]*Step
 	diags Diagnostics
 	envs  map[string]*conf.Config // by scope, see compileProgram
+	// dynamic is set when an expression reads steps other than as
+	// steps.ID (steps[x], or steps as a whole).
+	dynamic bool
 }
 
 func (v *validator) errorAt(p Pos, path, hint, format string, args ...any) {
