@@ -188,8 +188,12 @@ func (v *validator) compile(e *Expr, sc scope, w want) []StepRef {
 	collect := &refCollector{}
 	node := prog.Node()
 	ast.Walk(&node, collect)
+	e.Steps = nil
 	for _, r := range collect.refs {
 		refs = append(refs, StepRef{ID: r.id, Pos: v.exprPos(e, r.from)})
+		if !contains(e.Steps, r.id) {
+			e.Steps = append(e.Steps, r.id)
+		}
 	}
 	if collect.idents > len(collect.refs) {
 		v.dynamic = true

@@ -248,6 +248,8 @@ type Expr struct {
 	Source  string
 	Pos     Pos         // where Source starts in the file
 	Program *vm.Program // set by Validate
+	// Steps are the ids of the steps it reads as steps.ID, set by Validate.
+	Steps []string
 	// node is the YAML scalar holding the expression, to locate errors
 	node *scalarRef
 }

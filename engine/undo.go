@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/stewardhq/steward/actions"
+)
+
+// undo runs the undo of every succeeded main step, in reverse order of
+// completion. A failed undo is recorded and does not stop the others.
+func (r *runner) undo(ctx context.Context) {
+	for i := len(r.completed) - 1; i >= 0; i-- {
+		st := r.completed[i].st
+		if st.Undo == nil {
+			continue
+		}
+		u := st.Undo
+		rec := &StepResult{ID: st.ID, Action: u.Action, Phase: PhaseUndo, Status: StatusRunning}
+		r.doc.Steps = append(r.doc.Steps, rec)
+		start := r.clock.Now()
+		rec.StartedAt = start
+		r.emit(&Event{Type: StepStarted, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1})
+		outputs, info := r.undoOne(ctx, st.ID, u.Action, u.Timeout, func() (map[string]any, error) {
+			return r.scope(nil, nil).mapping(u.With)
+		})
+		rec.FinishedAt = r.clock.Now()
+		rec.Duration = Duration(rec.FinishedAt.Sub(start))
+		rec.Attempts = 1
+		rec.Status, rec.Outputs, rec.Error = StatusSucceeded, outputs, info
+		if info != nil {
+			rec.Status = StatusFailed
+		}
+		r.emit(&Event{Type: StepFinished, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1,
+			Status: rec.Status, Outputs: outputs, Error: info, Duration: time.Duration(rec.Duration)})
+	}
+}
+
+func (r *runner) undoOne(ctx context.Context, stepID, name string, timeout time.Duration, with func() (map[string]any, error)) (map[string]any, *ErrorInfo) {
+	action, ok := r.opts.Registry.Lookup(name)
+	if !ok {
+		return nil, &ErrorInfo{Code: CodeNoAction, Message: "action " + name + " is not available", Step: stepID}
+	}
+	w, err := with()
+	if err != nil {
+		info := exprError(err)
+		info.Step = stepID
+		return nil, info
+	}
+	if err := action.Spec().Input.Check(w); err != nil {
+		return nil, &ErrorInfo{Code: actions.CodeInvalidInput, Message: name + ": " + err.Error(), Step: stepID}
+	}
+	to := &timeoutError{"the undo", timeout}
+	uctx, cancel := r.withTimeout(ctx, timeout, to)
+	defer cancel()
+	req := &actions.Request{Action: name, With: w, RunID: r.doc.ID, StepID: stepID, Index: -1, Attempt: 1,
+		IdempotencyKey: r.doc.ID + ":" + stepID + ":undo",
+		Log: func(level, msg string) {
+			r.emit(&Event{Type: StepLog, Step: stepID, Phase: PhaseUndo, Action: name, Index: -1, Level: level, Message: msg})
+		}}
+	r.emit(&Event{Type: AttemptStarted, Step: stepID, Phase: PhaseUndo, Action: name, Index: -1, Attempt: 1, With: w})
+	out, err := action.Execute(uctx, req)
+	if context.Cause(uctx) == to {
+		return nil, &ErrorInfo{Code: actions.CodeTimeout, Message: to.Error(), Step: stepID}
+	}
+	if err != nil {
+		info := actionError(err)
+		info.Step = stepID
+		return nil, info
+	}
+	return out, nil
+}
