@@ -39,9 +39,15 @@ outputs:
   sum: ${{ steps.b.outputs.sum }}
   text: ${{ steps.b.outputs.text }}
 `)
-	res := run(t, rb, reg, nil, engine.Options{})
+	rec := &recorder{}
+	res := run(t, rb, reg, nil, engine.Options{Sink: rec})
 	if res.Status != engine.StatusSucceeded {
 		t.Fatalf("status %s: %+v", res.Status, res.Error)
+	}
+	want := []string{"run.started", "step.started a", "attempt.started a", "step.finished a succeeded",
+		"step.started b", "attempt.started b", "step.finished b succeeded", "run.finished succeeded"}
+	if got := rec.lines(); !slices.Equal(got, want) {
+		t.Errorf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if res.Outputs["sum"] != 50 || res.Outputs["text"] != "a=4 ok=true list=[1,2]" {
 		t.Errorf("outputs = %#v", res.Outputs)
@@ -516,7 +522,7 @@ outputs:
 	if r := res.Step("refund", "").Reason; r != `dry-run: would run test.write with {"status":"captured"}` {
 		t.Errorf("refund reason %q", r)
 	}
-	if res.Outputs["status"] != "captured" || res.Outputs["refund"] != (engine.Unknown{Because: "steps.refund did not run (dry-run)"}) {
+	if res.Outputs["status"] != "captured" || res.Outputs["refund"] != (engine.Unknown{Step: "refund"}) {
 		t.Errorf("outputs %#v", res.Outputs)
 	}
 }

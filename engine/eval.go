@@ -66,8 +66,8 @@ func (s *scope) unknownOf(e *schema.Expr) (Unknown, bool) {
 		return Unknown{}, false
 	}
 	for _, id := range e.Steps {
-		if why, ok := s.unknown[id]; ok {
-			return Unknown{Because: why}, true
+		if _, ok := s.unknown[id]; ok {
+			return Unknown{Step: id}, true
 		}
 	}
 	return Unknown{}, false

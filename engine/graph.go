@@ -21,7 +21,7 @@ type outcome struct {
 	status  Status
 	outputs any
 	err     *ErrorInfo
-	unknown string // dry run: its outputs are unknown, and why
+	unknown string // dry run: the step that did not run, making its outputs unknown
 }
 
 // graph runs steps in dependency order, independent ones in parallel, and
@@ -114,7 +114,7 @@ func (r *runner) record(o *outcome, phase Phase) {
 	if o.unknown != "" {
 		r.unknown[o.n.st.ID] = o.unknown
 		if outputs == nil {
-			outputs = Unknown{Because: o.unknown}
+			outputs = Unknown{Step: o.unknown}
 			rec.Outputs = outputs
 		}
 	}

@@ -49,16 +49,15 @@ func Run(ctx context.Context, rb *schema.Runbook, inputs map[string]any, opts Op
 
 // runner is one run in progress.
 type runner struct {
-	rb       *schema.Runbook
-	opts     Options
-	clock    clockwork.Clock
-	sink     Sink
-	doc      *Result
-	base     map[string]any // inputs, vars, run, secret
-	sem      chan struct{}
-	jitter   func() float64
-	emitMu   sync.Mutex
-	secretOK func(name string) (string, bool)
+	rb     *schema.Runbook
+	opts   Options
+	clock  clockwork.Clock
+	sink   Sink
+	doc    *Result
+	base   map[string]any // inputs, vars, run, secret
+	sem    chan struct{}
+	jitter func() float64
+	emitMu sync.Mutex
 
 	// Written by the goroutine of execute only.
 	steps     map[string]any    // finished step id → {outputs, status, error}
@@ -127,11 +126,8 @@ func (r *runner) emit(e *Event) {
 	r.sink.Event(e)
 }
 
-// Errors that cancel contexts, to tell why.
-var (
-	errStopped    = errors.New("engine: the run is stopping")
-	errRunTimeout = errors.New("engine: run timed out")
-)
+// errStopped cancels the steps still running when the run stops.
+var errStopped = errors.New("engine: the run is stopping")
 
 type timeoutError struct {
 	what string

@@ -37,7 +37,7 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 			return failWith(exprError(err))
 		}
 		if u, ok := v.(Unknown); ok {
-			return r.notRun(o, phase, "if depends on "+u.Because)
+			return r.notRun(o, phase, "if", u)
 		}
 		if v != true {
 			rec.Status, rec.Reason = StatusSkipped, "if was false"
@@ -64,7 +64,7 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 			return failWith(exprError(err))
 		}
 		if u, ok := v.(Unknown); ok {
-			return r.notRun(o, phase, "for_each depends on "+u.Because)
+			return r.notRun(o, phase, "for_each", u)
 		}
 		if items, ok = asList(v); !ok {
 			return failWith(&ErrorInfo{Code: CodeExpression, Message: fmt.Sprintf("for_each must yield a list, got %s", kindOf(v))})
@@ -103,12 +103,16 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 
 // notRun ends a step a dry run cannot run because what it depends on is
 // unknown.
-func (r *runner) notRun(o *outcome, phase Phase, why string) *outcome {
+func (r *runner) notRun(o *outcome, phase Phase, field string, u Unknown) *outcome {
 	st := o.n.st
-	o.status, o.unknown = StatusSkipped, "steps."+st.ID+" did not run (dry-run)"
-	o.n.rec.Reason = "dry-run: " + why
+	o.status, o.unknown = StatusSkipped, st.ID
+	o.n.rec.Reason = notRunReason(field, u)
 	r.emit(&Event{Type: StepDryRun, Step: st.ID, Phase: phase, Action: st.Action, Index: -1, Message: o.n.rec.Reason})
 	return o
+}
+
+func notRunReason(field string, u Unknown) string {
+	return fmt.Sprintf("dry-run: not run: its %s reads steps.%s, which did not run", field, u.Step)
 }
 
 // approve asks for the step's approval and says whether it may go on. When
@@ -244,9 +248,9 @@ func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Ac
 		return fail(exprError(err), 0)
 	}
 	if u, ok := findUnknown(with); ok && r.opts.DryRun {
-		why := "dry-run: with depends on " + u.Because
+		why := notRunReason("with", u)
 		r.emit(&Event{Type: StepDryRun, Step: st.ID, Action: st.Action, Index: index, Message: why})
-		return itemResult{status: StatusSucceeded, unknown: "steps." + st.ID + " did not run (dry-run)", reason: why}
+		return itemResult{status: StatusSucceeded, unknown: st.ID, reason: why}
 	}
 	spec := action.Spec()
 	if err := spec.Input.Check(with); err != nil {
@@ -255,7 +259,7 @@ func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Ac
 	if r.opts.DryRun && actions.Mutates(action, with) {
 		why := "dry-run: would run " + st.Action + " with " + compactJSON(with)
 		r.emit(&Event{Type: StepDryRun, Step: st.ID, Action: st.Action, Index: index, With: with, Message: why})
-		return itemResult{status: StatusSucceeded, unknown: "steps." + st.ID + " did not run (dry-run)", reason: why}
+		return itemResult{status: StatusSucceeded, unknown: st.ID, reason: why}
 	}
 	attempts := 1
 	if st.Retry != nil && st.Retry.Attempts > 0 {

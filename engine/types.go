@@ -158,15 +158,18 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 // Unknown stands for a value a dry run cannot know, because it comes from a
 // step that did not run.
 type Unknown struct {
-	Because string // e.g. steps.refund did not run (dry-run)
+	Step string // the step that did not run
 }
 
-// MarshalJSON writes {"unknown": "why"}.
+// Because says why the value is unknown.
+func (u Unknown) Because() string { return "steps." + u.Step + " did not run (dry-run)" }
+
+// MarshalJSON writes {"unknown": "steps.ID did not run (dry-run)"}.
 func (u Unknown) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]string{"unknown": u.Because})
+	return json.Marshal(map[string]string{"unknown": u.Because()})
 }
 
-func (u Unknown) String() string { return "(unknown: " + u.Because + ")" }
+func (u Unknown) String() string { return "(unknown: " + u.Because() + ")" }
 
 // Approver decides approvals. Decide returns ErrPending when nobody has
 // decided yet: the step, and then the run, waits.

@@ -22,10 +22,11 @@ type Result struct {
 	nameLine string // the source line of the name, for a duplicate-name diagnostic
 }
 
-// CheckFiles loads and validates files in parallel, and checks that runbook
+// CheckFiles loads and validates files in parallel (actions against cat,
+// when not nil), and checks that runbook
 // names are unique among them (SPEC: unique within a source). Results are
 // in the order of files.
-func CheckFiles(files []string) []Result {
+func CheckFiles(files []string, cat schema.Catalog) []Result {
 	results := make([]Result, len(files))
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -34,7 +35,7 @@ func CheckFiles(files []string) []Result {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				results[i] = checkFile(files[i])
+				results[i] = checkFile(files[i], cat)
 			}
 		}()
 	}
@@ -63,7 +64,7 @@ func CheckFiles(files []string) []Result {
 	return results
 }
 
-func checkFile(file string) Result {
+func checkFile(file string, cat schema.Catalog) Result {
 	f, err := os.Open(file)
 	if err != nil {
 		return Result{File: file, Diags: fileDiag(file, err.Error())}
@@ -77,7 +78,7 @@ func checkFile(file string) Result {
 	if err != nil {
 		return Result{File: file, Diags: fileDiag(file, err.Error())}
 	}
-	rb, diags := schema.Check(file, src)
+	rb, diags := schema.Check(file, src, cat)
 	return Result{File: file, Name: rb.Name, NamePos: rb.NamePos, Diags: diags, nameLine: rb.SourceLine(rb.NamePos.Line)}
 }
 

@@ -31,7 +31,7 @@ func TestCheckFilesUnreadable(t *testing.T) {
 		os.Remove(file)
 		os.Mkdir(file, 0o755)
 	}
-	res := CheckFiles([]string{file})
+	res := CheckFiles([]string{file}, nil)
 	if len(res) != 1 || len(res[0].Diags) != 1 || res[0].Diags[0].Line != 1 {
 		t.Fatalf("got %+v", res)
 	}
@@ -53,7 +53,7 @@ func TestCheckFilesCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range CheckFiles(files) {
+	for _, r := range CheckFiles(files, nil) {
 		if len(r.Diags) > 0 {
 			t.Fatalf("%s:\n%s", r.File, r.Diags.Render())
 		}
@@ -68,7 +68,7 @@ func BenchmarkCheckFiles1000(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		for _, r := range CheckFiles(files) {
+		for _, r := range CheckFiles(files, nil) {
 			if len(r.Diags) > 0 {
 				b.Fatal(r.Diags)
 			}

@@ -1,0 +1,266 @@
+// Package progress shows a run as it happens: an engine.Sink that writes
+// one line per state change (logs, CI), or, in a terminal, one line per
+// step updated in place with a spinner while it runs, and a summary at the
+// end.
+package progress
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stewardhq/steward/engine"
+)
+
+// Options say how to print.
+type Options struct {
+	Live  bool // a terminal: update lines in place
+	Color bool
+	// StepWidth pads step ids to line up columns: the longest id.
+	StepWidth int
+	// Now is the clock for elapsed times; default time.Now.
+	Now func() time.Time
+	// Tick is the spinner's period in live mode; default 100ms.
+	Tick time.Duration
+	// Width is the terminal's width: live lines are cut to fit, so that
+	// redrawing them in place works. 0 means 80.
+	Width int
+}
+
+// Printer is an engine.Sink that prints progress.
+type Printer struct {
+	w    io.Writer
+	opts Options
+
+	mu     sync.Mutex
+	active []*line // running or waiting steps, in order of start (live mode)
+	drawn  int     // live lines currently on screen
+	frame  int
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// line is the live state of one step.
+type line struct {
+	key     string
+	step    string
+	phase   engine.Phase
+	name    string
+	action  string
+	status  engine.Status
+	attempt int
+	items   int
+	start   time.Time
+	note    string
+}
+
+// New returns a printer writing to w. Call Close when the run has ended.
+func New(w io.Writer, opts Options) *Printer {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = 100 * time.Millisecond
+	}
+	p := &Printer{w: w, opts: opts}
+	if opts.Live {
+		p.stop, p.done = make(chan struct{}), make(chan struct{})
+		go p.spin()
+	}
+	return p
+}
+
+func (p *Printer) spin() {
+	defer close(p.done)
+	t := time.NewTicker(p.opts.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			p.frame++
+			if len(p.active) > 0 {
+				p.redraw()
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// Close stops the spinner and clears the live lines.
+func (p *Printer) Close() {
+	if p.stop == nil {
+		return
+	}
+	close(p.stop)
+	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+	p.active = nil
+	p.stop = nil
+}
+
+// Event implements engine.Sink.
+func (p *Printer) Event(e *engine.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.opts.Live {
+		p.live(e)
+		return
+	}
+	p.plain(e)
+}
+
+func key(e *engine.Event) string { return string(e.Phase) + "/" + e.Step }
+
+// label is a step's id padded to line up, "undo:" before it in undo.
+func (p *Printer) label(step string, phase engine.Phase) string {
+	if phase == engine.PhaseUndo {
+		step = "undo:" + step
+	}
+	return fmt.Sprintf("%-*s", p.opts.StepWidth, step)
+}
+
+// plain writes one line per state change.
+func (p *Printer) plain(e *engine.Event) {
+	ts := e.Time.Local().Format("15:04:05")
+	out := func(status, detail string) {
+		s := fmt.Sprintf("%s  %s  %-9s", ts, p.label(e.Step, e.Phase), status)
+		if detail != "" {
+			s += "  " + detail
+		}
+		fmt.Fprintln(p.w, strings.TrimRight(s, " "))
+	}
+	switch e.Type {
+	case engine.RunStarted:
+		fmt.Fprintf(p.w, "%s  run %s started\n", ts, e.RunID)
+	case engine.StepStarted:
+		detail := e.Action
+		if e.Name != "" {
+			detail = e.Name + " (" + e.Action + ")"
+		}
+		if e.Items > 0 {
+			detail += fmt.Sprintf(", %d items", e.Items)
+		}
+		out("running", detail)
+	case engine.StepWaiting:
+		out("waiting", "approval: "+e.Message)
+	case engine.StepApproved:
+		out("approved", e.Message)
+	case engine.AttemptStarted:
+		if e.Attempt > 1 {
+			out("retrying", fmt.Sprintf("attempt %d%s", e.Attempt, item(e.Index)))
+		}
+	case engine.AttemptFailed:
+		if e.RetryIn > 0 {
+			out("error", fmt.Sprintf("attempt %d%s failed: %s; retrying in %s", e.Attempt, item(e.Index), e.Error.Message, e.RetryIn))
+		} else if e.Index >= 0 {
+			out("error", fmt.Sprintf("item %d failed: %s", e.Index, e.Error.Message))
+		}
+	case engine.StepLog:
+		out("log", e.Level+": "+e.Message)
+	case engine.StepDryRun:
+		out("dry-run", strings.TrimPrefix(e.Message, "dry-run: ")+item(e.Index))
+	case engine.StepSkipped:
+		out("skipped", e.Message)
+	case engine.StepFinished:
+		detail := dur(e.Duration)
+		if e.Error != nil {
+			detail += ": " + e.Error.Message
+		}
+		out(string(e.Status), detail)
+	}
+}
+
+func item(i int) string {
+	if i < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (item %d)", i)
+}
+
+// dur rounds a duration for people.
+func dur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// Summary prints how the run ended and its outputs.
+func (p *Printer) Summary(res *engine.Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	Summary(p.w, res, p.opts.Color)
+}
+
+// Summary prints how a run ended and its outputs.
+func Summary(w io.Writer, res *engine.Result, color bool) {
+	c := colors(color)
+	sym := map[engine.Status]string{
+		engine.StatusSucceeded: c.green + "✓", engine.StatusFailed: c.red + "✗",
+		engine.StatusCancelled: c.red + "⊘", engine.StatusWaiting: c.yellow + "⏸",
+	}[res.Status]
+	mode := ""
+	if res.DryRun {
+		mode = " (dry-run)"
+	}
+	fmt.Fprintf(w, "%s run %s %s%s in %s%s\n", sym, res.Runbook, res.Status, mode, dur(time.Duration(res.Duration)), c.reset)
+	fmt.Fprintf(w, "  id: %s\n", res.ID)
+	switch res.Status {
+	case engine.StatusFailed, engine.StatusCancelled:
+		if res.Error != nil {
+			where := ""
+			if res.Error.Step != "" {
+				where = "step " + res.Error.Step + ": "
+			}
+			fmt.Fprintf(w, "  error: %s%s\n", where, res.Error.Message)
+		}
+	case engine.StatusWaiting:
+		for _, s := range res.Steps {
+			if s.Status == engine.StatusWaiting {
+				fmt.Fprintf(w, "  waiting: step %s needs an approval\n", s.ID)
+			}
+		}
+	}
+	if len(res.Outputs) > 0 {
+		fmt.Fprintln(w, "outputs:")
+		names := make([]string, 0, len(res.Outputs))
+		for k := range res.Outputs {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fmt.Fprintf(w, "  %s: %s\n", k, show(res.Outputs[k]))
+		}
+	}
+}
+
+// show renders an output value on one line.
+func show(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case engine.Unknown:
+		return x.String()
+	case nil:
+		return "null"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

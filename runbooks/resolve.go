@@ -1,0 +1,147 @@
+package runbooks
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/stewardhq/steward/schema"
+)
+
+// bundled is the library of runbooks shipped inside the binary.
+//
+//go:embed *.yaml
+var bundled embed.FS
+
+// BundledPrefix starts the file name of a bundled runbook in diagnostics.
+const BundledPrefix = "bundled/"
+
+// Document is a runbook's bytes and where they came from.
+type Document struct {
+	File   string // the path, or bundled/NAME.yaml
+	Src    []byte
+	SHA256 string // of Src, hex
+}
+
+// ErrNotFound is returned when no runbook has the name asked for.
+var ErrNotFound = errors.New("runbooks: not found")
+
+// NotFoundError says which runbook was not found and what exists.
+type NotFoundError struct {
+	Name    string
+	Known   []string // names that exist, sorted
+	Folders []string
+}
+
+func (e *NotFoundError) Error() string {
+	msg := fmt.Sprintf("no runbook named %q in %s or the bundled library", e.Name, strings.Join(e.Folders, ", "))
+	if s := schema.Suggest(e.Name, e.Known); s != "" && s != e.Name {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return msg
+}
+
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// Resolve finds a runbook by file path or by name. A ref that names an
+// existing file, or ends in .yaml or .yml, is a path. Otherwise it is a
+// runbook name, looked up in folders in order (NAME.yaml, NAME.yml, then
+// any runbook file whose name: matches), then in the bundled library.
+func Resolve(ref string, folders []string) (*Document, error) {
+	if looksLikePath(ref) {
+		return readFile(ref)
+	}
+	var known []string
+	for _, dir := range folders {
+		for _, ext := range []string{".yaml", ".yml"} {
+			p := filepath.Join(dir, ref+ext)
+			if _, err := os.Stat(p); err == nil {
+				return readFile(p)
+			}
+		}
+		files, err := Find([]string{dir})
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			doc, err := readFile(f)
+			if err != nil {
+				continue
+			}
+			rb, _ := schema.Load(f, doc.Src)
+			if rb.Name == ref {
+				return doc, nil
+			}
+			if rb.Name != "" {
+				known = append(known, rb.Name)
+			}
+		}
+	}
+	entries, _ := fs.ReadDir(bundled, ".")
+	for _, e := range entries {
+		if !IsRunbookFile(e.Name()) {
+			continue
+		}
+		name := strings.TrimSuffix(e.Name(), path.Ext(e.Name()))
+		if name == ref {
+			src, err := bundled.ReadFile(e.Name())
+			if err != nil {
+				return nil, err
+			}
+			return newDocument(BundledPrefix+e.Name(), src), nil
+		}
+		known = append(known, name)
+	}
+	sort.Strings(known)
+	return nil, &NotFoundError{Name: ref, Known: known, Folders: folders}
+}
+
+// Bundled lists the names of the bundled runbooks.
+func Bundled() []string {
+	var out []string
+	entries, _ := fs.ReadDir(bundled, ".")
+	for _, e := range entries {
+		if IsRunbookFile(e.Name()) {
+			out = append(out, strings.TrimSuffix(e.Name(), path.Ext(e.Name())))
+		}
+	}
+	return out
+}
+
+func looksLikePath(ref string) bool {
+	if strings.HasSuffix(ref, ".yaml") || strings.HasSuffix(ref, ".yml") || strings.ContainsRune(ref, filepath.Separator) {
+		return true
+	}
+	info, err := os.Stat(ref)
+	return err == nil && !info.IsDir()
+}
+
+func readFile(p string) (*Document, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("runbooks: %w", err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, schema.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("runbooks: %s: %w", p, err)
+	}
+	if len(src) > schema.MaxFileSize {
+		return nil, fmt.Errorf("runbooks: %s is larger than %d KiB", p, schema.MaxFileSize>>10)
+	}
+	return newDocument(p, src), nil
+}
+
+func newDocument(file string, src []byte) *Document {
+	sum := sha256.Sum256(src)
+	return &Document{File: file, Src: src, SHA256: hex.EncodeToString(sum[:])}
+}
