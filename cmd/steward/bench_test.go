@@ -39,6 +39,39 @@ func BenchmarkValidateFolder1000(b *testing.B) {
 	benchValidate(b, dir)
 }
 
+// BenchmarkRunOneStep: `steward run` of a 1-step runbook, the whole
+// process with its progress output (target: under 10 ms wall).
+func BenchmarkRunOneStep(b *testing.B) {
+	dir := b.TempDir()
+	file := filepath.Join(dir, "one.yaml")
+	writeFile(b, file, "version: 1\nname: one\ninputs:\n  who: {type: string, default: world}\nsteps:\n  - id: hello\n    action: core.log\n    with: {message: 'hello ${{ inputs.who }}'}\n")
+	for b.Loop() {
+		out, err := exec.Command(steward, "run", file, "--input", "who=bench").CombinedOutput()
+		if err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}
+
+// BenchmarkGoHello starts a Go hello-world binary: the floor for any Go
+// command, measured in the same run as the benchmarks above.
+func BenchmarkGoHello(b *testing.B) {
+	dir := b.TempDir()
+	writeFile(b, filepath.Join(dir, "main.go"), "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n")
+	writeFile(b, filepath.Join(dir, "go.mod"), "module hello\n\ngo 1.22\n")
+	hello := filepath.Join(dir, "hello")
+	build := exec.Command("go", "build", "-o", hello, ".")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	for b.Loop() {
+		if err := exec.Command(hello).Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkProcessFloor starts /bin/true: the cost of any process here.
 func BenchmarkProcessFloor(b *testing.B) {
 	for b.Loop() {
