@@ -148,6 +148,11 @@ func (runbookAction) Spec() actions.Spec {
 	}
 }
 
+// Mutates implements actions.RequestMutator: a sub-run is always executed,
+// so that a dry run shows what the sub-runbook's own steps would do; the
+// sub-run is itself a dry run then, and skips its mutating actions.
+func (runbookAction) Mutates(map[string]any) bool { return false }
+
 func (a runbookAction) Execute(ctx context.Context, req *actions.Request) (map[string]any, error) {
 	if a.run == nil {
 		return nil, actions.Errorf(actions.CodeFailed, "core.runbook is not available here")

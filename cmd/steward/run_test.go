@@ -224,3 +224,49 @@ func TestRunLiveProgress(t *testing.T) {
 		t.Errorf("colour despite NO_COLOR: %q", r.stdout)
 	}
 }
+
+// TestRunSubRunbook: core.runbook runs a runbook of ./runbooks by name and
+// returns its outputs; a dry run passes through to the sub-run.
+func TestRunSubRunbook(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "runbooks", "child.yaml"), `version: 1
+name: child
+inputs:
+  n: {type: integer, required: true}
+  dir: {type: string, required: true}
+steps:
+  - id: touch
+    action: exec
+    with: {command: [touch, '${{ inputs.dir }}/child-ran']}
+  - id: double
+    action: core.set
+    with: {v: '${{ inputs.n * 2 }}'}
+outputs:
+  v: ${{ steps.double.outputs.v }}
+`)
+	writeFile(t, filepath.Join(dir, "parent.yaml"), `version: 1
+name: parent
+inputs:
+  dir: {type: string, required: true}
+steps:
+  - id: call
+    action: core.runbook
+    with: {name: child, inputs: {n: 21, dir: '${{ inputs.dir }}'}}
+outputs:
+  v: ${{ steps.call.outputs.v }}
+`)
+	doc, r := runJSON(t, dir, "parent.yaml", "--input", "dir="+dir, "--dry-run")
+	if r.code != 0 || doc["outputs"].(map[string]any)["v"] != 42.0 {
+		t.Fatalf("dry run: exit %d outputs %v %s", r.code, doc["outputs"], r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "child-ran")); !os.IsNotExist(err) {
+		t.Fatal("the dry run's sub-run executed exec")
+	}
+	doc, r = runJSON(t, dir, "parent.yaml", "--input", "dir="+dir)
+	if r.code != 0 || doc["outputs"].(map[string]any)["v"] != 42.0 {
+		t.Fatalf("exit %d outputs %v", r.code, doc["outputs"])
+	}
+	if _, err := os.Stat(filepath.Join(dir, "child-ran")); err != nil {
+		t.Fatal("the sub-run did not run")
+	}
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/stewardhq/steward/engine"
+)
+
+// TestActionsDocumented keeps docs/actions.md true to the specs: every
+// built-in action and every one of its input and output fields is named.
+func TestActionsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/actions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	for _, s := range newRegistry(clockwork.NewRealClock(), nil, engine.Options{}).Specs() {
+		row := ""
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "| `"+s.Name+"` |") {
+				row = line
+			}
+		}
+		if row == "" {
+			t.Errorf("docs/actions.md has no row for %s", s.Name)
+			continue
+		}
+		for name := range s.Input.Properties {
+			if !strings.Contains(row, "`"+name+"`") {
+				t.Errorf("docs/actions.md: %s input %s is not documented", s.Name, name)
+			}
+		}
+		if s.Output != nil {
+			for name := range s.Output.Properties {
+				if !strings.Contains(row, "`"+name+"`") {
+					t.Errorf("docs/actions.md: %s output %s is not documented", s.Name, name)
+				}
+			}
+		}
+	}
+}
