@@ -103,6 +103,7 @@ type Step struct {
 	Action          string
 	ActionPos       Pos
 	With            *Value // a mapping, or nil
+	WithPos         Pos    // of the key with
 	If              *Expr
 	Needs           []string
 	NeedsSet        bool  // needs was written (needs: [] means no dependency)
@@ -158,6 +159,7 @@ type Undo struct {
 	Action    string
 	ActionPos Pos
 	With      *Value
+	WithPos   Pos // of the key with
 	Timeout   time.Duration
 }
 

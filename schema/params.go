@@ -88,15 +88,15 @@ func (v *validator) checkActions(cat Catalog) {
 	for _, list := range [][]*Step{v.rb.Steps, v.rb.OnFailure} {
 		for i, st := range list {
 			path := stepPath(st, i)
-			v.checkAction(cat, st.Action, st.ActionPos, st.Pos, st.With, path)
+			v.checkAction(cat, st.Action, st.ActionPos, st.Pos, st.WithPos, st.With, path)
 			if st.Undo != nil {
-				v.checkAction(cat, st.Undo.Action, st.Undo.ActionPos, st.Undo.Pos, st.Undo.With, sub(path, "undo"))
+				v.checkAction(cat, st.Undo.Action, st.Undo.ActionPos, st.Undo.Pos, st.Undo.WithPos, st.Undo.With, sub(path, "undo"))
 			}
 		}
 	}
 }
 
-func (v *validator) checkAction(cat Catalog, action string, actionPos, stepPos Pos, with *Value, path string) {
+func (v *validator) checkAction(cat Catalog, action string, actionPos, stepPos, withPos Pos, with *Value, path string) {
 	if action == "" {
 		return
 	}
@@ -118,6 +118,7 @@ func (v *validator) checkAction(cat Catalog, action string, actionPos, stepPos P
 		}
 		return
 	}
+	v.withPos = withPos
 	v.checkValue(in, with, sub(path, "with"), action)
 }
 
@@ -143,10 +144,11 @@ func (s *DataSchema) missing(val *Value) []string {
 // checkValue checks a literal against a schema. A value computed by a
 // template is known only at run time, where the action checks it.
 func (v *validator) checkValue(s *DataSchema, val *Value, path, action string) {
+	name := lastField(path)
 	if val.Template != nil {
 		if val.Template.Single() == nil && len(s.Type) > 0 && !s.Type.has("string") {
 			v.errorAt(val.Pos, path, "a string with text around ${{ }} is always a string; write only ${{ expr }} to pass a typed value",
-				"%s must be %s, got a string", path, typeWords(s.Type))
+				"%s must be %s, got a string", name, typeWords(s.Type))
 		}
 		return
 	}
@@ -156,7 +158,7 @@ func (v *validator) checkValue(s *DataSchema, val *Value, path, action string) {
 		if kind == "string" && (s.Type.has("integer") || s.Type.has("number") || s.Type.has("boolean")) {
 			hint = "remove the quotes"
 		}
-		v.errorAt(val.Pos, path, hint, "%s must be %s, got %s", path, typeWords(s.Type), kindWord(kind))
+		v.errorAt(val.Pos, path, hint, "%s must be %s, got %s", name, typeWords(s.Type), kindWord(kind))
 		return
 	}
 	switch val.Kind {
@@ -170,16 +172,16 @@ func (v *validator) checkValue(s *DataSchema, val *Value, path, action string) {
 		}
 	case KindString:
 		if len(s.Enum) > 0 && !inEnum(s.Enum, val.Str) {
-			v.errorAt(val.Pos, path, didYouMean(val.Str, enumStrings(s.Enum)), "%s must be one of %s, got %q", path, showList(s.Enum), val.Str)
+			v.errorAt(val.Pos, path, didYouMean(val.Str, enumStrings(s.Enum)), "%s must be one of %s, got %q", name, showList(s.Enum), val.Str)
 		}
 		if s.Format == "duration" {
 			if _, err := time.ParseDuration(val.Str); err != nil {
-				v.errorAt(val.Pos, path, "write a duration such as 30s, 5m or 1h30m", "%s: invalid duration %q", path, val.Str)
+				v.errorAt(val.Pos, path, "write a duration such as 30s, 5m or 1h30m", "%s: invalid duration %q", name, val.Str)
 			}
 		}
 		if s.Pattern != "" {
 			if re, err := regexp.Compile(s.Pattern); err == nil && !re.MatchString(val.Str) {
-				v.errorAt(val.Pos, path, "", "%s must match %s, got %q", path, s.Pattern, val.Str)
+				v.errorAt(val.Pos, path, "", "%s must match %s, got %q", name, s.Pattern, val.Str)
 			}
 		}
 	case KindInt, KindFloat:
@@ -188,13 +190,13 @@ func (v *validator) checkValue(s *DataSchema, val *Value, path, action string) {
 			f = float64(val.Int)
 		}
 		if s.Minimum != nil && f < *s.Minimum {
-			v.errorAt(val.Pos, path, "", "%s must be at least %s, got %s", path, num(*s.Minimum), num(f))
+			v.errorAt(val.Pos, path, "", "%s must be at least %s, got %s", name, num(*s.Minimum), num(f))
 		}
 		if s.Maximum != nil && f > *s.Maximum {
-			v.errorAt(val.Pos, path, "", "%s must be at most %s, got %s", path, num(*s.Maximum), num(f))
+			v.errorAt(val.Pos, path, "", "%s must be at most %s, got %s", name, num(*s.Maximum), num(f))
 		}
 		if len(s.Enum) > 0 && !inEnum(s.Enum, val.Go()) {
-			v.errorAt(val.Pos, path, "", "%s must be one of %s, got %s", path, showList(s.Enum), num(f))
+			v.errorAt(val.Pos, path, "", "%s must be one of %s, got %s", name, showList(s.Enum), num(f))
 		}
 	}
 }
@@ -206,6 +208,7 @@ func (v *validator) checkMap(s *DataSchema, val *Value, path, action string) {
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	suggested := map[string]bool{}
 	for _, f := range val.Fields {
 		fp := sub(path, f.Key)
 		if p := s.Properties[f.Key]; p != nil {
@@ -218,15 +221,37 @@ func (v *validator) checkMap(s *DataSchema, val *Value, path, action string) {
 		}
 		if closed {
 			hint := didYouMean(f.Key, names)
+			if best := Suggest(f.Key, names); hint != "" {
+				suggested[best] = true
+			}
 			if hint == "" {
 				hint = "known: " + strings.Join(names, ", ")
 			}
 			v.errorAt(f.KeyPos, fp, hint, "unknown field %q for %s", f.Key, action)
 		}
 	}
-	if missing := s.missing(val); len(missing) > 0 {
-		v.errorAt(val.Pos, path, "", "missing required %s for %s", plural(len(missing), "field")+" "+quoteList(missing), action)
+	var missing []string
+	for _, m := range s.missing(val) {
+		if !suggested[m] { // a misspelt key already pointed at it
+			missing = append(missing, m)
+		}
 	}
+	if len(missing) > 0 {
+		at := val.Pos
+		if strings.Count(path, ".") == 1 && v.withPos.Line > 0 {
+			at = v.withPos // the with itself: point at its key
+		}
+		v.errorAt(at, path, "", "missing required %s for %s", plural(len(missing), "field")+" "+quoteList(missing), action)
+	}
+}
+
+// lastField returns the last key of a FIELD.PATH: "timeout" of
+// "steps[0].with.timeout", "command[0]" of "steps[1].with.command[0]".
+func lastField(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
 }
 
 func plural(n int, word string) string {

@@ -57,6 +57,7 @@ func (l *loader) step(n *yaml.Node, path string, onFailure bool) *Step {
 			st.ActionPos = nodePos(deref(p.v))
 			st.Action = l.action(p.v, fp)
 		case "with":
+			st.WithPos = nodePos(p.k)
 			st.With = l.with(p.v, fp)
 		case "if":
 			st.If = l.exprField(p.v, fp)
@@ -235,6 +236,7 @@ func (l *loader) undo(n *yaml.Node, path string) *Undo {
 			u.ActionPos = nodePos(deref(p.v))
 			u.Action = l.action(p.v, fp)
 		case "with":
+			u.WithPos = nodePos(p.k)
 			u.With = l.with(p.v, fp)
 		case "timeout":
 			u.Timeout, _ = l.duration(p.v, fp)

@@ -50,6 +50,8 @@ type validator struct {
 	// dynamic is set when an expression reads steps other than as
 	// steps.ID (steps[x], or steps as a whole).
 	dynamic bool
+	// withPos is the position of the key of the with being checked.
+	withPos Pos
 }
 
 func (v *validator) errorAt(p Pos, path, hint, format string, args ...any) {

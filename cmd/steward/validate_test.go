@@ -72,7 +72,7 @@ bad.yaml:9:27: steps[1].with.message: unknown input "paymnt_id"
 
 func TestValidateJSON(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "bad.yaml"), "version: 2\nname: x1\nsteps: [{id: a, action: core.log}]\n")
+	writeFile(t, filepath.Join(dir, "bad.yaml"), "version: 2\nname: x1\nsteps: [{id: a, action: core.set}]\n")
 	r := run(t, dir, "validate", "-o", "json", "bad.yaml")
 	if r.code != 2 {
 		t.Fatalf("code %d, stderr %q", r.code, r.stderr)
@@ -168,5 +168,65 @@ func TestVersionAndHelp(t *testing.T) {
 	r = run(t, t.TempDir(), "validate", "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "FILE:LINE:COL: FIELD.PATH: message") || !strings.Contains(r.stdout, "Exit status: 0 when every runbook is valid, 2 when any is not.") {
 		t.Fatalf("help: code %d %s", r.code, r.stdout)
+	}
+}
+
+// TestValidateChecksWithAgainstActions: each step's with is checked
+// against the built-in action's input schema, at the field's position.
+func TestValidateChecksWithAgainstActions(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "with.yaml"), `version: 1
+name: with
+steps:
+  - id: call
+    action: http.request
+    with:
+      metod: GET
+      method: FETCH
+      timeout: 10 seconds
+      max_bytes: "1000"
+  - id: run
+    action: exec
+    with: {command: ls -la}
+  - id: say
+    action: core.log
+  - id: nap
+    action: core.sleep
+    with: {duration: '${{ 5 }}s'}
+    undo:
+      action: core.log
+      with: {mesage: hi}
+`)
+	r := run(t, dir, "validate", "with.yaml")
+	want := `with.yaml:6:5: steps[0].with: missing required field "url" for http.request
+    6 |     with:
+      |     ^
+with.yaml:7:7: steps[0].with.metod: unknown field "metod" for http.request
+    7 |       metod: GET
+      |       ^
+  hint: did you mean "method"?
+with.yaml:8:15: steps[0].with.method: method must be one of ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], got "FETCH"
+    8 |       method: FETCH
+      |               ^
+with.yaml:9:16: steps[0].with.timeout: timeout: invalid duration "10 seconds"
+    9 |       timeout: 10 seconds
+      |                ^
+  hint: write a duration such as 30s, 5m or 1h30m
+with.yaml:10:18: steps[0].with.max_bytes: max_bytes must be an integer, got a string
+   10 |       max_bytes: "1000"
+      |                  ^
+  hint: remove the quotes
+`
+	if r.code != 2 || !strings.HasPrefix(r.stdout, want) {
+		t.Fatalf("exit %d\n%s\nwant prefix\n%s", r.code, r.stdout, want)
+	}
+	for _, more := range []string{
+		`with.yaml:13:21: steps[1].with.command: command must be a list, got a string`,
+		`with.yaml:14:5: steps[2]: core.log needs "message" in with`,
+		`with.yaml:21:14: steps[3].undo.with.mesage: unknown field "mesage" for core.log`,
+	} {
+		if !strings.Contains(r.stdout, more) {
+			t.Errorf("output lacks %q", more)
+		}
 	}
 }
