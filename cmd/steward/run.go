@@ -197,7 +197,7 @@ func interruptible(errw io.Writer) (context.Context, func()) {
 func readInputs(rb *schema.Runbook, f *runFlags) (map[string]any, []*engine.InputError, error) {
 	inputs := map[string]any{}
 	if f.inputFile != "" {
-		b, err := os.ReadFile(f.inputFile)
+		b, err := readCapped(f.inputFile, schema.MaxFileSize)
 		if err != nil {
 			return nil, nil, usageError("--inputs: %v", err)
 		}
@@ -285,4 +285,21 @@ func actor(flag string) string {
 		return u.Username
 	}
 	return os.Getenv("USER")
+}
+
+// readCapped reads a file of at most limit bytes.
+func readCapped(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, fmt.Errorf("%s is larger than %d KiB", path, limit>>10)
+	}
+	return b, nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,6 +49,7 @@ func TestRunGolden(t *testing.T) {
 		{"template-error", nil},
 		{"inputs", []string{"--input", "amount=many", "--input", "channel=fax", "--input", "tags=[1,", "--input", "payment_i=x", "--input", "oops"}},
 		{"missing-binary", nil},
+		{"foreach-nonlist", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -268,5 +271,48 @@ outputs:
 	}
 	if _, err := os.Stat(filepath.Join(dir, "child-ran")); err != nil {
 		t.Fatal("the sub-run did not run")
+	}
+}
+
+// TestRunHTTPHangAndHuge: a server that never answers fails the step at
+// its timeout; one that sends 50 MB fails at the response cap without
+// reading it all.
+func TestRunHTTPHangAndHuge(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(50<<20))
+		chunk := make([]byte, 1<<20)
+		for i := 0; i < 50; i++ {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "call.yaml"), `version: 1
+name: call
+inputs:
+  url: {type: string, required: true}
+steps:
+  - id: call
+    action: http.request
+    with: {url: '${{ inputs.url }}', timeout: 300ms, max_bytes: 1048576}
+`)
+	doc, r := runJSON(t, dir, "call.yaml", "--input", "url="+srv.URL+"/hang")
+	if e := doc["error"].(map[string]any); r.code != 1 || e["code"] != "timeout" {
+		t.Errorf("hang: exit %d error %v", r.code, e)
+	}
+	doc, r = runJSON(t, dir, "call.yaml", "--input", "url="+srv.URL+"/huge")
+	if e := doc["error"].(map[string]any); r.code != 1 || e["code"] != "response_too_large" {
+		t.Errorf("50 MB: exit %d error %v", r.code, e)
 	}
 }
