@@ -19,7 +19,7 @@ var (
 	clockRe    = regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  `)
 	runIDRe    = regexp.MustCompile(`\d{8}-\d{6}-[0-9a-f]{8}`)
 	finishedRe = regexp.MustCompile(`(succeeded|failed|cancelled|skipped) +\d[0-9.]*(ns|µs|ms|s|m|h)\b`)
-	summaryRe  = regexp.MustCompile(`(?m)( in )\d[0-9.hmsµn]*$`)
+	summaryRe  = regexp.MustCompile(`(?m) in \d[0-9.hmsµn]*$`)
 )
 
 // normalize replaces what changes from run to run: clock times, run ids
@@ -29,7 +29,7 @@ func normalize(s, dir string) string {
 	s = clockRe.ReplaceAllString(s, "HH:MM:SS  ")
 	s = runIDRe.ReplaceAllString(s, "RUN_ID")
 	s = finishedRe.ReplaceAllString(s, "$1 DUR")
-	return summaryRe.ReplaceAllString(s, "${1}DUR")
+	return summaryRe.ReplaceAllString(s, " in DUR")
 }
 
 // TestRunGolden runs runbooks of testdata/run through `steward run` (plain
