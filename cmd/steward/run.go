@@ -105,7 +105,7 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 		for _, d := range diags {
 			fmt.Fprint(cmd.ErrOrStderr(), d.Render())
 		}
-		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is invalid: %d problems; nothing ran", doc.File, len(diags))}
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is invalid: %s; nothing ran", doc.File, plural(len(diags), "problem"))}
 	}
 	inputs, errs, err := readInputs(rb, f)
 	if err != nil {
@@ -269,7 +269,7 @@ func inputErrors(w io.Writer, rb *schema.Runbook, errs []*engine.InputError) err
 			fmt.Fprintf(w, "  hint: %s\n", e.Hint)
 		}
 	}
-	return &exitError{code: exitInvalid, err: fmt.Errorf("%d invalid inputs; nothing ran", len(errs))}
+	return &exitError{code: exitInvalid, err: fmt.Errorf("%s; nothing ran", plural(len(errs), "invalid input"))}
 }
 
 // envSecret resolves secret(NAME) from STEWARD_SECRET_NAME.

@@ -50,6 +50,7 @@ func TestRunGolden(t *testing.T) {
 		{"inputs", []string{"--input", "amount=many", "--input", "channel=fax", "--input", "tags=[1,", "--input", "payment_i=x", "--input", "oops"}},
 		{"missing-binary", nil},
 		{"foreach-nonlist", nil},
+		{"run-timeout", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -314,5 +315,19 @@ steps:
 	doc, r = runJSON(t, dir, "call.yaml", "--input", "url="+srv.URL+"/huge")
 	if e := doc["error"].(map[string]any); r.code != 1 || e["code"] != "response_too_large" {
 		t.Errorf("50 MB: exit %d error %v", r.code, e)
+	}
+}
+
+// TestRunFailureCancelsRunningSteps: when a step fails, a step running in
+// parallel is cancelled (and, not having succeeded, is not undone), and
+// steps not started are skipped.
+func TestRunFailureCancelsRunningSteps(t *testing.T) {
+	dir := t.TempDir()
+	doc, r := runJSON(t, dir, filepath.Join(testdataDir(t), "failure-parallel.yaml"), "--input", "dir="+dir)
+	if r.code != 1 || stepStatuses(doc) != "slow=cancelled check=failed after=skipped" {
+		t.Fatalf("exit %d: %s", r.code, stepStatuses(doc))
+	}
+	if e := doc["error"].(map[string]any); e["step"] != "check" || e["code"] != "exit_status" {
+		t.Errorf("error %v", e)
 	}
 }
