@@ -61,6 +61,9 @@ type Request struct {
 	// in the same run.
 	IdempotencyKey string
 	DryRun         bool
+	// Undo is set when the action runs as a step's undo, after the run
+	// failed.
+	Undo bool
 	// Deadline is when the step times out; zero when it has no timeout.
 	Deadline time.Time
 	// Log receives the action's log lines for the progress output and

@@ -54,7 +54,7 @@ func (r *runner) undoOne(ctx context.Context, stepID, name string, timeout time.
 	uctx, cancel := r.withTimeout(ctx, timeout, to)
 	defer cancel()
 	req := &actions.Request{Action: name, With: w, RunID: r.doc.ID, StepID: stepID, Index: -1, Attempt: 1,
-		IdempotencyKey: r.doc.ID + ":" + stepID + ":undo",
+		IdempotencyKey: r.doc.ID + ":" + stepID + ":undo", Undo: true,
 		Log: func(level, msg string) {
 			r.emit(&Event{Type: StepLog, Step: stepID, Phase: PhaseUndo, Action: name, Index: -1, Level: level, Message: msg})
 		}}

@@ -62,7 +62,7 @@ Runbook format, CLI and exit codes: docs/ and "steward <command> --help".`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitInvalid, err: err}
 	})
-	root.AddCommand(newVersionCmd(), newValidateCmd(), newRunCmd(g), newSchemaCmd())
+	root.AddCommand(newVersionCmd(), newValidateCmd(), newRunCmd(g), newSchemaCmd(), newTestCmd(g))
 	return root
 }
 

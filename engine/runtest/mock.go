@@ -1,0 +1,286 @@
+package runtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/actions/core"
+	"github.com/stewardhq/steward/engine"
+	"github.com/stewardhq/steward/runbooks"
+	"github.com/stewardhq/steward/schema"
+)
+
+// CodeNotMocked is the error code of a step whose action is not core.*
+// and has no mock.
+const CodeNotMocked = "not_mocked"
+
+// RunID is the id of every test run. A sub-run started by step S has the
+// id RunID.S, as in a real run.
+const RunID = "test"
+
+// maxSubRunDepth bounds core.runbook nesting, against a runbook that calls
+// itself.
+const maxSubRunDepth = 8
+
+type depthKey struct{}
+
+// caseRun is one case being run: its clock, its mocks, and what happened
+// that the run's result does not say.
+type caseRun struct {
+	s     *Suite
+	c     *Case
+	clock *Clock
+
+	mu       sync.Mutex
+	unmocked []string                          // one message per unmocked step
+	withs    map[string]map[int]map[string]any // expectation key → item index → with of its last attempt
+}
+
+// stepPath names the step of a request for mocks and approvals: its id,
+// or PARENT/ID in a sub-run started by step PARENT.
+func stepPath(runID, step string) string {
+	rest, ok := strings.CutPrefix(runID, RunID+".")
+	if !ok {
+		return step
+	}
+	return strings.ReplaceAll(rest, ".", "/") + "/" + step
+}
+
+// isUndo reports whether a request runs an undo.
+func isUndo(req *actions.Request) bool { return req.Undo }
+
+// mocked is an action as a test run sees it: its mock when it has one,
+// otherwise the real action for core.*, otherwise a failure.
+type mocked struct {
+	cr    *caseRun
+	inner actions.Action // nil for an action not installed
+	spec  actions.Spec
+}
+
+func (a *mocked) Spec() actions.Spec { return a.spec }
+
+// Mutates implements actions.RequestMutator as the real action does.
+func (a *mocked) Mutates(with map[string]any) bool {
+	if a.inner == nil {
+		return true
+	}
+	return actions.Mutates(a.inner, with)
+}
+
+func (a *mocked) Execute(ctx context.Context, req *actions.Request) (map[string]any, error) {
+	path := stepPath(req.RunID, req.StepID)
+	undo := isUndo(req)
+	var m *Mock
+	if !undo {
+		m = a.cr.c.Mocks[path]
+	}
+	if m == nil {
+		m = a.cr.c.Mocks[req.Action]
+	}
+	if m != nil {
+		return m.reply(req.Index, req.Attempt).result()
+	}
+	if a.inner != nil && strings.HasPrefix(req.Action, "core.") {
+		return a.inner.Execute(ctx, req)
+	}
+	msg := fmt.Sprintf("action %s is not mocked: add it under mocks (by step id %q or action %q)", req.Action, path, req.Action)
+	where := "step " + path
+	if undo {
+		msg = fmt.Sprintf("action %s is not mocked: add it under mocks (by action %q)", req.Action, req.Action)
+		where = "undo of step " + path
+	}
+	a.cr.notMocked(where + ": " + msg)
+	return nil, &actions.Error{Code: CodeNotMocked, Message: msg}
+}
+
+func (cr *caseRun) notMocked(msg string) {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	for _, m := range cr.unmocked {
+		if m == msg {
+			return
+		}
+	}
+	cr.unmocked = append(cr.unmocked, msg)
+	sort.Strings(cr.unmocked) // steps run in parallel: keep the report stable
+}
+
+// result is what the action returns: a copy of the outputs, or the error.
+func (r *Reply) result() (map[string]any, error) {
+	if r.Error != nil {
+		code := r.Error.Code
+		if code == "" {
+			code = actions.CodeFailed
+		}
+		return nil, &actions.Error{Code: code, Message: r.Error.Message, Retryable: r.Error.Retryable}
+	}
+	out, _ := deepCopy(r.Outputs).(map[string]any)
+	if out == nil {
+		out = map[string]any{}
+	}
+	return out, nil
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}
+
+// registry returns the actions of a test run of rb: every real action
+// wrapped by its mocks, core.sleep on the virtual clock, core.runbook
+// running sub-runs with the same mocks, and a stand-in for each action rb
+// uses that is not installed.
+func (cr *caseRun) registry(rb *schema.Runbook) *actions.Registry {
+	own := map[string]actions.Action{}
+	for _, a := range core.Actions(cr.clock, cr.subRun) {
+		own[a.Spec().Name] = a
+	}
+	reg := actions.NewRegistry()
+	have := map[string]bool{}
+	var all []actions.Action
+	for _, spec := range cr.s.reg.Specs() {
+		a, _ := cr.s.reg.Lookup(spec.Name)
+		if o, ok := own[spec.Name]; ok {
+			a = o
+		}
+		all = append(all, &mocked{cr: cr, inner: a, spec: spec})
+		have[spec.Name] = true
+	}
+	for _, name := range runbookNames(rb).actionNames() {
+		if !have[name] {
+			all = append(all, &mocked{cr: cr, spec: actions.Spec{Name: name, Mutates: true,
+				Description: "an action of a plugin not installed: mocked by runbook tests",
+				Input:       &schema.DataSchema{Description: "anything"}}})
+		}
+	}
+	if err := reg.Register(all...); err != nil {
+		panic(err) // names come from one registry and a set: never twice
+	}
+	return reg
+}
+
+// options are the engine options of a run (or sub-run) of the case.
+func (cr *caseRun) options(rb *schema.Runbook, runID string, dryRun bool, sink engine.Sink) engine.Options {
+	return engine.Options{Registry: cr.registry(rb), Sink: sink, Clock: cr.clock, DryRun: dryRun, Actor: cr.c.Actor,
+		RunID: runID, Secret: cr.secret, Approver: cr, Jitter: func() float64 { return 0 }}
+}
+
+func (cr *caseRun) secret(name string) (string, bool) {
+	v, ok := cr.c.Secrets[name]
+	return v, ok
+}
+
+// Decide implements engine.Approver from the case's approvals; an
+// approval not listed waits.
+func (cr *caseRun) Decide(_ context.Context, req engine.ApprovalRequest) (engine.Decision, error) {
+	a := cr.c.Approvals[stepPath(req.RunID, req.Step)]
+	if a == nil {
+		return engine.Decision{}, engine.ErrPending
+	}
+	return engine.Decision{Approved: a.Approve, By: a.By, Comment: a.Comment}, nil
+}
+
+// subRun runs core.runbook: the runbook named, found beside the tested
+// runbook or in the bundled library, with the case's mocks.
+func (cr *caseRun) subRun(ctx context.Context, name string, inputs map[string]any, parent *actions.Request) (map[string]any, error) {
+	depth, _ := ctx.Value(depthKey{}).(int)
+	if depth >= maxSubRunDepth {
+		return nil, actions.Errorf(actions.CodeFailed, "core.runbook: sub-runs nested more than %d deep", maxSubRunDepth)
+	}
+	doc, err := runbooks.Resolve(name, []string{filepath.Dir(cr.s.RunbookFile)})
+	if err != nil {
+		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook: %v", err)
+	}
+	rb, diags := schema.Check(doc.File, doc.Src, cr.s.reg)
+	if len(diags) > 0 {
+		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook: %s is invalid: %s", name, diags[0].Header())
+	}
+	opts := cr.options(rb, parent.RunID+"."+parent.StepID, parent.DryRun, nil)
+	opts.Version = doc.SHA256
+	res, err := engine.Run(context.WithValue(ctx, depthKey{}, depth+1), rb, inputs, opts)
+	var ie *engine.InputsError
+	if errors.As(err, &ie) {
+		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook %s: %v", name, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Status != engine.StatusSucceeded {
+		msg := string(res.Status)
+		if res.Error != nil {
+			msg = res.Error.Message
+		}
+		return nil, &actions.Error{Code: actions.CodeFailed, Message: fmt.Sprintf("sub-run %s of %s %s: %s", res.ID, name, res.Status, msg)}
+	}
+	return res.Outputs, nil
+}
+
+// Event implements engine.Sink: it keeps the resolved with of each step's
+// attempts.
+func (cr *caseRun) Event(e *engine.Event) {
+	if e.Type != engine.AttemptStarted {
+		return
+	}
+	key := e.Step
+	if e.Phase == engine.PhaseUndo {
+		key = UndoPrefix + e.Step
+	}
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	if cr.withs[key] == nil {
+		cr.withs[key] = map[int]map[string]any{}
+	}
+	cr.withs[key][e.Index] = e.With
+}
+
+// with returns the resolved with of a step's last attempt, or for a
+// for_each step the list of each item's, and whether its action ran.
+func (cr *caseRun) with(key string) (any, bool) {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	byIndex := cr.withs[key]
+	if len(byIndex) == 0 {
+		return nil, false
+	}
+	if w, ok := byIndex[-1]; ok && len(byIndex) == 1 {
+		return nilMap(w), true
+	}
+	idx := make([]int, 0, len(byIndex))
+	for i := range byIndex {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	list := make([]any, idx[len(idx)-1]+1)
+	for _, i := range idx {
+		if i >= 0 {
+			list[i] = nilMap(byIndex[i])
+		}
+	}
+	return list, true
+}
+
+func nilMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
