@@ -331,3 +331,14 @@ func TestRunFailureCancelsRunningSteps(t *testing.T) {
 		t.Errorf("error %v", e)
 	}
 }
+
+// TestRunSubRunbookRecursionBounded: a runbook that calls itself fails
+// after a bounded depth instead of running forever.
+func TestRunSubRunbookRecursionBounded(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "runbooks", "self.yaml"), "version: 1\nname: self\nsteps:\n  - id: again\n    action: core.runbook\n    with: {name: self}\n")
+	doc, r := runJSON(t, dir, "self")
+	if e := doc["error"].(map[string]any); r.code != 1 || !strings.Contains(e["message"].(string), "sub-runs nested more than 8 deep") {
+		t.Fatalf("exit %d error %v", r.code, doc["error"])
+	}
+}

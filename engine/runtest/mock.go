@@ -2,7 +2,6 @@ package runtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -23,12 +22,6 @@ const CodeNotMocked = "not_mocked"
 // RunID is the id of every test run. A sub-run started by step S has the
 // id RunID.S, as in a real run.
 const RunID = "test"
-
-// maxSubRunDepth bounds core.runbook nesting, against a runbook that calls
-// itself.
-const maxSubRunDepth = 8
-
-type depthKey struct{}
 
 // caseRun is one case being run: its clock, its mocks, and what happened
 // that the run's result does not say.
@@ -202,36 +195,16 @@ func (cr *caseRun) Decide(_ context.Context, req engine.ApprovalRequest) (engine
 // subRun runs core.runbook: the runbook named, found beside the tested
 // runbook or in the bundled library, with the case's mocks.
 func (cr *caseRun) subRun(ctx context.Context, name string, inputs map[string]any, parent *actions.Request) (map[string]any, error) {
-	depth, _ := ctx.Value(depthKey{}).(int)
-	if depth >= maxSubRunDepth {
-		return nil, actions.Errorf(actions.CodeFailed, "core.runbook: sub-runs nested more than %d deep", maxSubRunDepth)
+	sub := engine.SubRuns{
+		Resolve: func(name string) (*runbooks.Document, error) {
+			return runbooks.Resolve(name, []string{filepath.Dir(cr.s.RunbookFile)})
+		},
+		Catalog: cr.s.reg,
+		Options: func(rb *schema.Runbook, _ *actions.Request) engine.Options {
+			return cr.options(rb, "", false, nil)
+		},
 	}
-	doc, err := runbooks.Resolve(name, []string{filepath.Dir(cr.s.RunbookFile)})
-	if err != nil {
-		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook: %v", err)
-	}
-	rb, diags := schema.Check(doc.File, doc.Src, cr.s.reg)
-	if len(diags) > 0 {
-		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook: %s is invalid: %s", name, diags[0].Header())
-	}
-	opts := cr.options(rb, parent.RunID+"."+parent.StepID, parent.DryRun, nil)
-	opts.Version = doc.SHA256
-	res, err := engine.Run(context.WithValue(ctx, depthKey{}, depth+1), rb, inputs, opts)
-	var ie *engine.InputsError
-	if errors.As(err, &ie) {
-		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook %s: %v", name, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if res.Status != engine.StatusSucceeded {
-		msg := string(res.Status)
-		if res.Error != nil {
-			msg = res.Error.Message
-		}
-		return nil, &actions.Error{Code: actions.CodeFailed, Message: fmt.Sprintf("sub-run %s of %s %s: %s", res.ID, name, res.Status, msg)}
-	}
-	return res.Outputs, nil
+	return sub.Run(ctx, name, inputs, parent)
 }
 
 // Event implements engine.Sink: it keeps the resolved with of each step's

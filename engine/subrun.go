@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/runbooks"
+	"github.com/stewardhq/steward/schema"
+)
+
+// MaxSubRunDepth bounds core.runbook nesting, against a runbook that calls
+// itself.
+const MaxSubRunDepth = 8
+
+type depthKey struct{}
+
+// SubRuns runs the sub-runs of core.runbook: Resolve finds a runbook by
+// name, Catalog validates it, Options gives the options of its run. A
+// sub-run is a dry run when its parent is, and has the id PARENT_RUN.STEP.
+type SubRuns struct {
+	Resolve func(name string) (*runbooks.Document, error)
+	Catalog schema.Catalog
+	Options func(rb *schema.Runbook, parent *actions.Request) Options
+}
+
+// Run has the signature of core.RunFunc.
+func (s SubRuns) Run(ctx context.Context, name string, inputs map[string]any, parent *actions.Request) (map[string]any, error) {
+	depth, _ := ctx.Value(depthKey{}).(int)
+	if depth >= MaxSubRunDepth {
+		return nil, actions.Errorf(actions.CodeFailed, "core.runbook: sub-runs nested more than %d deep", MaxSubRunDepth)
+	}
+	doc, err := s.Resolve(name)
+	if err != nil {
+		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook: %v", err)
+	}
+	rb, diags := schema.Check(doc.File, doc.Src, s.Catalog)
+	if len(diags) > 0 {
+		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook: %s is invalid: %s", name, diags[0].Header())
+	}
+	opts := s.Options(rb, parent)
+	opts.RunID = parent.RunID + "." + parent.StepID
+	opts.DryRun = parent.DryRun
+	opts.Version = doc.SHA256
+	res, err := Run(context.WithValue(ctx, depthKey{}, depth+1), rb, inputs, opts)
+	var ie *InputsError
+	if errors.As(err, &ie) {
+		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook %s: %v", name, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Status != StatusSucceeded {
+		msg := string(res.Status)
+		if res.Error != nil {
+			msg = res.Error.Message
+		}
+		return nil, &actions.Error{Code: actions.CodeFailed, Message: fmt.Sprintf("sub-run %s of %s %s: %s", res.ID, name, res.Status, msg)}
+	}
+	return res.Outputs, nil
+}
