@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+	"github.com/stewardhq/steward/engine/config"
 )
 
 // Exit codes of SPEC section 2.
@@ -64,6 +65,16 @@ Runbook format, CLI and exit codes: docs/ and "steward <command> --help".`,
 	})
 	root.AddCommand(newVersionCmd(), newValidateCmd(), newRunCmd(g), newSchemaCmd(), newTestCmd(g))
 	return root
+}
+
+// loadConfig reads --config; the default ./steward.yaml may be absent.
+func (g *globalFlags) loadConfig(cmd *cobra.Command) (*config.Config, error) {
+	named := cmd.Flags().Changed("config") || os.Getenv("STEWARD_CONFIG") != ""
+	cfg, err := config.Load(g.config, !named)
+	if err != nil {
+		return nil, &exitError{code: exitInvalid, err: err}
+	}
+	return cfg, nil
 }
 
 func envOr(key, def string) string {

@@ -37,8 +37,9 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run NAME|FILE",
 		Short: "Run a runbook now and show its progress",
-		Long: `Run a runbook: by name (looked up in ./runbooks, then in the bundled
-library) or by file path.
+		Long: `Run a runbook: by name (looked up in the folders of steward.yaml's
+runbooks list, default ./runbooks, then in the bundled library) or by file
+path.
 
 Inputs are given with --input NAME=VALUE (repeatable) or --inputs FILE (JSON
 or YAML); --input wins over the file. Values are converted by the input's
@@ -90,7 +91,11 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 	if f.parallel < 1 || f.parallel > 1024 {
 		return usageError("--parallel must be between 1 and 1024, got %d", f.parallel)
 	}
-	folders := []string{"runbooks"}
+	cfg, err := g.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	folders := cfg.Runbooks
 	doc, err := runbooks.Resolve(ref, folders)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}

@@ -342,3 +342,24 @@ func TestRunSubRunbookRecursionBounded(t *testing.T) {
 		t.Fatalf("exit %d error %v", r.code, doc["error"])
 	}
 }
+
+// TestRunConfiguredFolders: steward.yaml's runbooks list is where names are
+// looked up; a bad config file stops with exit 2.
+func TestRunConfiguredFolders(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "shared", "hello.yaml"), "version: 1\nname: hello\nsteps:\n  - id: a\n    action: core.log\n    with: {message: from shared}\n")
+	if r := run(t, dir, "run", "hello"); r.code != 2 {
+		t.Fatalf("without config: exit %d", r.code)
+	}
+	writeFile(t, filepath.Join(dir, "steward.yaml"), "runbooks: [shared]\n")
+	if r := run(t, dir, "run", "hello"); r.code != 0 || !strings.Contains(r.stdout, "info: from shared") {
+		t.Fatalf("with config: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	writeFile(t, filepath.Join(dir, "other.yaml"), "runbook: [shared]\n")
+	if r := run(t, dir, "run", "hello", "--config", "other.yaml"); r.code != 2 || !strings.Contains(r.stderr, "field runbook not found") {
+		t.Fatalf("bad config: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, dir, "run", "hello", "--config", "missing.yaml"); r.code != 2 || !strings.Contains(r.stderr, "missing.yaml") {
+		t.Fatalf("missing named config: exit %d %s", r.code, r.stderr)
+	}
+}
