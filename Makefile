@@ -29,7 +29,8 @@ unit:
 ## bench: every benchmark, as a table (BENCHTIME=3s for steadier numbers)
 bench:
 	@$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./... | awk '\
-	  /^Benchmark/ { ms = $$3 / 1e6; printf "%-40s %10d runs %12.3f ms/op %14s B/op %10s allocs/op\n", $$1, $$2, ms, $$(NF-3), $$(NF-1); next } \
+	  /^Benchmark/ { extra = ""; for (i = 4; i < NF; i++) if ($$(i+1) == "ns/step") extra = sprintf("%10.2f µs/step", $$i / 1e3); \
+	    ms = $$3 / 1e6; printf "%-44s %8d runs %12.3f ms/op %14s B/op %10s allocs/op %s\n", $$1, $$2, ms, $$(NF-3), $$(NF-1), extra; next } \
 	  /^(ok|FAIL|---)/ { print }'
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
