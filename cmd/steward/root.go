@@ -48,9 +48,11 @@ func newRootCmd() *cobra.Command {
 		Long: `Steward runs declarative YAML runbooks: steps with conditions and actions,
 from built-ins or plugins. Every run is recorded as a tamper-evident log.
 
-Start by checking a runbook:
+Try a bundled runbook, check your own, and test them with mocked actions:
 
+  steward run decline-reply --input decline_code=expired_card
   steward validate runbooks/
+  steward test runbooks/
 
 Runbook format, CLI and exit codes: docs/ and "steward <command> --help".`,
 		SilenceUsage:  true,
