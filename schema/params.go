@@ -111,6 +111,9 @@ func (v *validator) checkAction(cat Catalog, action string, actionPos, stepPos, 
 	if in == nil {
 		return
 	}
+	if with != nil && with.Kind == KindNull {
+		with = nil // with: left empty
+	}
 	if with == nil {
 		if missing := in.missing(nil); len(missing) > 0 {
 			v.errorAt(stepPos, path, fmt.Sprintf("add with: {%s: ...}", missing[0]),

@@ -230,3 +230,11 @@ with.yaml:10:18: steps[0].with.max_bytes: max_bytes must be an integer, got a st
 		}
 	}
 }
+
+// TestValidateExamples: the valid examples of the format stay valid once
+// actions are checked too.
+func TestValidateExamples(t *testing.T) {
+	if r := run(t, "../..", "validate", "schema/testdata/valid/", "runbooks/"); r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
