@@ -45,28 +45,42 @@ func Find(paths []string) ([]string, error) {
 			add(root)
 			continue
 		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if p != root && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() && IsRunbookFile(d.Name()) {
-				add(p)
-			}
-			return nil
-		})
+		files, err := Walk(root, IsRunbookFile)
 		if err != nil {
-			return nil, fmt.Errorf("runbooks: %w", err)
+			return nil, err
+		}
+		for _, f := range files {
+			add(f)
 		}
 	}
 	sort.Strings(out)
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w in %s", ErrNoRunbooks, strings.Join(paths, ", "))
+	}
+	return out, nil
+}
+
+// Walk returns the regular files under the folder root whose name match
+// accepts, skipping hidden folders such as .git.
+func Walk(root string, match func(name string) bool) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && match(d.Name()) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("runbooks: %w", err)
 	}
 	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -56,23 +55,12 @@ func Find(paths []string) ([]string, error) {
 			add(t)
 			continue
 		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if p != root && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() && IsTestFile(d.Name()) {
-				add(p)
-			}
-			return nil
-		})
+		files, err := runbooks.Walk(root, IsTestFile)
 		if err != nil {
-			return nil, fmt.Errorf("runtest: %w", err)
+			return nil, err
+		}
+		for _, f := range files {
+			add(f)
 		}
 	}
 	sort.Strings(out)
