@@ -35,17 +35,18 @@ type logAction struct{}
 
 var logLevels = []any{"debug", "info", "warn", "error"}
 
-func (logAction) Spec() actions.Spec {
-	return actions.Spec{
-		Name:        "core.log",
-		Description: "Writes a message to the run's progress output and record.",
-		Input: object([]string{"message"}, map[string]*schema.DataSchema{
-			"message": str("the text to write"),
-			"level":   {Type: schema.Types{"string"}, Enum: logLevels, Default: "info", Description: "debug, info, warn or error"},
-		}),
-		Output: object(nil, map[string]*schema.DataSchema{"message": str("the text written")}),
-	}
+var logSpec = actions.Spec{
+	Name:        "core.log",
+	Description: "Writes a message to the run's progress output and record.",
+	Input: object([]string{"message"}, map[string]*schema.DataSchema{
+		"message": str("the text to write"),
+		"level":   {Type: schema.Types{"string"}, Enum: logLevels, Default: "info", Description: "debug, info, warn or error"},
+	}),
+	Output: object(nil, map[string]*schema.DataSchema{"message": str("the text written")}),
 }
+
+// Spec implements actions.Action.
+func (logAction) Spec() actions.Spec { return logSpec }
 
 func (logAction) Execute(_ context.Context, req *actions.Request) (map[string]any, error) {
 	msg, _ := req.With["message"].(string)
@@ -61,14 +62,15 @@ func (logAction) Execute(_ context.Context, req *actions.Request) (map[string]an
 
 type setAction struct{}
 
-func (setAction) Spec() actions.Spec {
-	return actions.Spec{
-		Name:        "core.set",
-		Description: "Returns its with as its outputs: names computed values for later steps.",
-		Input:       &schema.DataSchema{Type: schema.Types{"object"}, Description: "any mapping"},
-		Output:      &schema.DataSchema{Type: schema.Types{"object"}, Description: "the with, unchanged"},
-	}
+var setSpec = actions.Spec{
+	Name:        "core.set",
+	Description: "Returns its with as its outputs: names computed values for later steps.",
+	Input:       &schema.DataSchema{Type: schema.Types{"object"}, Description: "any mapping"},
+	Output:      &schema.DataSchema{Type: schema.Types{"object"}, Description: "the with, unchanged"},
 }
+
+// Spec implements actions.Action.
+func (setAction) Spec() actions.Spec { return setSpec }
 
 func (setAction) Execute(_ context.Context, req *actions.Request) (map[string]any, error) {
 	out := make(map[string]any, len(req.With))
@@ -80,17 +82,18 @@ func (setAction) Execute(_ context.Context, req *actions.Request) (map[string]an
 
 type failAction struct{}
 
-func (failAction) Spec() actions.Spec {
-	return actions.Spec{
-		Name:        "core.fail",
-		Description: "Fails the step with a message: stops the run unless the step continues on error.",
-		Input: object([]string{"message"}, map[string]*schema.DataSchema{
-			"message":   str("why the run stops"),
-			"code":      str("an error code for on_failure and retry.when (default failed)"),
-			"retryable": {Type: schema.Types{"boolean"}, Description: "whether a retry may help (default false)"},
-		}),
-	}
+var failSpec = actions.Spec{
+	Name:        "core.fail",
+	Description: "Fails the step with a message: stops the run unless the step continues on error.",
+	Input: object([]string{"message"}, map[string]*schema.DataSchema{
+		"message":   str("why the run stops"),
+		"code":      str("an error code for on_failure and retry.when (default failed)"),
+		"retryable": {Type: schema.Types{"boolean"}, Description: "whether a retry may help (default false)"},
+	}),
 }
+
+// Spec implements actions.Action.
+func (failAction) Spec() actions.Spec { return failSpec }
 
 func (failAction) Execute(_ context.Context, req *actions.Request) (map[string]any, error) {
 	msg, _ := req.With["message"].(string)
@@ -104,16 +107,17 @@ func (failAction) Execute(_ context.Context, req *actions.Request) (map[string]a
 
 type sleepAction struct{ clock clockwork.Clock }
 
-func (sleepAction) Spec() actions.Spec {
-	return actions.Spec{
-		Name:        "core.sleep",
-		Description: "Waits for a duration, e.g. for a change to propagate.",
-		Input: object([]string{"duration"}, map[string]*schema.DataSchema{
-			"duration": {Type: schema.Types{"string"}, Format: "duration", Description: "how long, e.g. 30s"},
-		}),
-		Output: object(nil, map[string]*schema.DataSchema{"slept": str("the duration waited")}),
-	}
+var sleepSpec = actions.Spec{
+	Name:        "core.sleep",
+	Description: "Waits for a duration, e.g. for a change to propagate.",
+	Input: object([]string{"duration"}, map[string]*schema.DataSchema{
+		"duration": {Type: schema.Types{"string"}, Format: "duration", Description: "how long, e.g. 30s"},
+	}),
+	Output: object(nil, map[string]*schema.DataSchema{"slept": str("the duration waited")}),
 }
+
+// Spec implements actions.Action.
+func (sleepAction) Spec() actions.Spec { return sleepSpec }
 
 func (a sleepAction) Execute(ctx context.Context, req *actions.Request) (map[string]any, error) {
 	s, _ := req.With["duration"].(string)
@@ -133,20 +137,21 @@ func (a sleepAction) Execute(ctx context.Context, req *actions.Request) (map[str
 
 type runbookAction struct{ run RunFunc }
 
-func (runbookAction) Spec() actions.Spec {
-	return actions.Spec{
-		Name:        "core.runbook",
-		Description: "Runs another runbook as a sub-run and returns its outputs.",
-		Input: object([]string{"name"}, map[string]*schema.DataSchema{
-			"name":   str("the runbook to run, by name"),
-			"inputs": {Type: schema.Types{"object"}, Description: "its inputs"},
-		}),
-		Output: &schema.DataSchema{Type: schema.Types{"object"}, Description: "the sub-run's outputs"},
-		// A sub-run may do anything its runbook does; dry-run passes
-		// through to it instead of skipping it (see the engine).
-		Mutates: true,
-	}
+var runbookSpec = actions.Spec{
+	Name:        "core.runbook",
+	Description: "Runs another runbook as a sub-run and returns its outputs.",
+	Input: object([]string{"name"}, map[string]*schema.DataSchema{
+		"name":   str("the runbook to run, by name"),
+		"inputs": {Type: schema.Types{"object"}, Description: "its inputs"},
+	}),
+	Output: &schema.DataSchema{Type: schema.Types{"object"}, Description: "the sub-run's outputs"},
+	// A sub-run may do anything its runbook does; dry-run passes
+	// through to it instead of skipping it (see the engine).
+	Mutates: true,
 }
+
+// Spec implements actions.Action.
+func (runbookAction) Spec() actions.Spec { return runbookSpec }
 
 // Mutates implements actions.RequestMutator: a sub-run is always executed,
 // so that a dry run shows what the sub-runbook's own steps would do; the
