@@ -33,6 +33,22 @@ func Mutates(a Action, with map[string]any) bool {
 	return a.Spec().Mutates
 }
 
+// RequestIdempotent is implemented by an action whose idempotency depends
+// on its input, such as http.request (PUT and DELETE are idempotent, POST is
+// not). The engine asks it instead of Spec.Idempotent.
+type RequestIdempotent interface {
+	Idempotent(with map[string]any) bool
+}
+
+// Idempotent reports whether executing a again with the same input and
+// idempotency key has no further effect.
+func Idempotent(a Action, with map[string]any) bool {
+	if m, ok := a.(RequestIdempotent); ok {
+		return m.Idempotent(with)
+	}
+	return a.Spec().Idempotent
+}
+
 // Spec describes an action. The same spec drives validation of `with`,
 // dry-run, `plugins describe` and the docs.
 type Spec struct {

@@ -95,6 +95,12 @@ func (r *runner) graph(ctx context.Context, steps []*schema.Step, phase Phase, e
 	if stopping {
 		for _, n := range order {
 			if !n.started {
+				if p := r.prior(phase, n.st.ID); p != nil && p.Finished() {
+					// Finished before a resume that stops at once (a
+					// cancel): its undo is due all the same.
+					r.record(r.step(ctx, n, nil, phase), phase)
+					continue
+				}
 				n.rec.Status = StatusSkipped
 				n.rec.Reason = "not started: the run stopped"
 				r.steps[n.st.ID] = stepEnv(StatusSkipped, map[string]any{}, nil)

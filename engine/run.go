@@ -13,6 +13,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/engine/redact"
 	"github.com/stewardhq/steward/schema"
 )
 
@@ -84,8 +85,21 @@ func newRunner(rb *schema.Runbook, inputs map[string]any, opts Options) *runner 
 	if id == "" {
 		id = NewRunID(now)
 	}
+	if opts.Resume != nil && !opts.Resume.StartedAt.IsZero() {
+		now = opts.Resume.StartedAt
+	}
+	if opts.Redact == nil {
+		opts.Redact = &redact.Set{}
+		r.opts.Redact = opts.Redact
+	}
 	r.doc = &Result{ID: id, Runbook: rb.Name, Version: opts.Version, Actor: opts.Actor, DryRun: opts.DryRun,
-		Status: StatusRunning, StartedAt: now, Inputs: inputs, Outputs: map[string]any{}}
+		Status: StatusRunning, StartedAt: now, Inputs: inputs, Outputs: map[string]any{}, redact: opts.Redact}
+	for _, in := range rb.Inputs {
+		if v, ok := inputs[in.Name]; ok && in.Secret {
+			r.doc.secretInputs = append(r.doc.secretInputs, in.Name)
+			opts.Redact.Add(text(v))
+		}
+	}
 	secret := opts.Secret
 	if secret == nil {
 		secret = func(string) (string, bool) { return "", false }
@@ -100,6 +114,7 @@ func newRunner(rb *schema.Runbook, inputs map[string]any, opts Options) *runner 
 			if !ok {
 				panic(fmt.Errorf("secret %q is not set", name))
 			}
+			opts.Redact.Add(v)
 			return v
 		}),
 	}
@@ -114,10 +129,19 @@ func NewRunID(t time.Time) string {
 	return t.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// emit delivers an event to the sink, one at a time.
+// emit delivers an event to the sink, one at a time, with every secret
+// redacted.
 func (r *runner) emit(e *Event) {
 	if r.sink == nil {
 		return
+	}
+	if set := r.opts.Redact; !set.Empty() {
+		e.With = set.Map(e.With)
+		e.Inputs = set.Map(e.Inputs)
+		e.Outputs = set.Value(e.Outputs)
+		e.Error = redactError(set, e.Error)
+		e.Message = set.String(e.Message)
+		e.Name = set.String(e.Name)
 	}
 	r.emitMu.Lock()
 	defer r.emitMu.Unlock()
@@ -148,7 +172,12 @@ func (r *runner) withTimeout(ctx context.Context, d time.Duration, cause error) 
 }
 
 func (r *runner) execute(ctx context.Context) {
-	r.emit(&Event{Type: RunStarted, Index: -1})
+	start := &Event{Type: RunStarted, Index: -1, Runbook: r.rb.Name, Version: r.opts.Version, Actor: r.opts.Actor,
+		DryRun: r.opts.DryRun, Inputs: redactInputs(nil, r.doc.Inputs, r.doc.secretInputs)}
+	if r.opts.Resume != nil {
+		start.Type, start.Actor, start.Inputs = RunResumed, r.opts.Resume.By, nil
+	}
+	r.emit(start)
 	runCtx, cancel := r.withTimeout(ctx, r.rb.Timeout, &timeoutError{"the run", r.rb.Timeout})
 	defer cancel()
 

@@ -19,12 +19,31 @@ const (
 	CodeExpression = "expression"     // a template or expression failed at run time
 	CodeDenied     = "denied"         // an approval was denied
 	CodeNoAction   = "unknown_action" // the action is not in the registry
+	CodeJournal    = "journal"        // the run could not be recorded: nothing more runs
 )
+
+// sinkFailed says why no action may run: the sink (a journal) failed.
+func (r *runner) sinkFailed() *ErrorInfo {
+	if fs, ok := r.sink.(FailingSink); ok {
+		if err := fs.Err(); err != nil {
+			return &ErrorInfo{Code: CodeJournal, Message: err.Error()}
+		}
+	}
+	return nil
+}
 
 // step runs one step to its end and says how it ended.
 func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *outcome {
 	st, rec := n.st, n.rec
 	o := &outcome{n: n}
+	prior := r.prior(phase, st.ID)
+	if prior != nil && prior.Finished() {
+		// Recorded before the run stopped: not run again.
+		*rec = prior.Result
+		rec.Phase = phase
+		o.status, o.outputs, o.err = rec.Status, rec.Outputs, rec.Error
+		return o
+	}
 	failWith := func(info *ErrorInfo) *outcome {
 		info.Step = st.ID
 		o.status, o.err = StatusFailed, info
@@ -82,13 +101,22 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 		return o
 	}
 
+	if prior != nil {
+		if i, it := prior.unsafe(); it != nil {
+			req := ApprovalRequest{RunID: r.doc.ID, Step: st.ID, Action: st.Action, Actor: r.opts.Actor, Interrupted: true,
+				Message: interruptedMessage(st.Action, i, it)}
+			if !r.decide(ctx, n, req, o) {
+				return finish()
+			}
+		}
+	}
 	if st.Approval != nil && !r.opts.DryRun {
 		if !r.approve(ctx, n, sc, o) {
 			return finish()
 		}
 	}
 	if st.ForEach == nil {
-		res := r.item(ctx, n, sc, action, -1, nil)
+		res := r.item(ctx, n, sc, action, -1, nil, prior)
 		rec.Attempts = res.attempts
 		o.status, o.outputs, o.err, o.unknown = res.status, res.outputs, res.err, res.unknown
 		if res.unknown != "" && res.attempts == 0 {
@@ -97,7 +125,7 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 		}
 		return finish()
 	}
-	r.forEach(ctx, n, sc, action, items, o)
+	r.forEach(ctx, n, sc, action, items, o, prior)
 	return finish()
 }
 
@@ -130,7 +158,15 @@ func (r *runner) approve(ctx context.Context, n *node, sc *scope, o *outcome) bo
 		}
 		msg = text(v)
 	}
-	req := ApprovalRequest{RunID: r.doc.ID, Step: st.ID, Message: msg, Approvers: st.Approval.Approvers, Actor: r.opts.Actor}
+	req := ApprovalRequest{RunID: r.doc.ID, Step: st.ID, Action: st.Action, Message: msg, Approvers: st.Approval.Approvers,
+		Actor: r.opts.Actor, Timeout: st.Approval.Timeout}
+	return r.decide(ctx, n, req, o)
+}
+
+// decide asks the Approver and says whether the step may go on. When it
+// may not, it sets o.
+func (r *runner) decide(ctx context.Context, n *node, req ApprovalRequest, o *outcome) bool {
+	st := n.st
 	var d Decision
 	err := ErrPending
 	if r.opts.Approver != nil {
@@ -140,7 +176,14 @@ func (r *runner) approve(ctx context.Context, n *node, sc *scope, o *outcome) bo
 	case errors.Is(err, ErrPending):
 		o.status = StatusWaiting
 		n.rec.Reason = "waiting for approval"
-		r.emit(&Event{Type: StepWaiting, Step: st.ID, Name: n.rec.Name, Action: st.Action, Index: -1, Message: msg})
+		if req.Interrupted {
+			n.rec.Reason = "waiting for a decision: interrupted"
+		}
+		r.emit(&Event{Type: StepWaiting, Step: st.ID, Name: n.rec.Name, Action: st.Action, Index: -1, Message: req.Message,
+			Interrupted: req.Interrupted})
+		return false
+	case errors.Is(err, ErrApprovalExpired):
+		o.status, o.err = StatusFailed, &ErrorInfo{Code: actions.CodeTimeout, Message: "approval timed out after " + req.Timeout.String() + ": nobody decided", Step: st.ID}
 		return false
 	case err != nil:
 		o.status, o.err = StatusFailed, &ErrorInfo{Code: actions.CodeFailed, Message: "approval: " + err.Error(), Step: st.ID}
@@ -164,7 +207,7 @@ func (r *runner) approve(ctx context.Context, n *node, sc *scope, o *outcome) bo
 // forEach runs the step once per item, at most max_parallel at once, and
 // sets o: the outputs are the items' outputs in order. Without
 // continue_on_error, the first failed item cancels the others.
-func (r *runner) forEach(ctx context.Context, n *node, sc *scope, action actions.Action, items []any, o *outcome) {
+func (r *runner) forEach(ctx context.Context, n *node, sc *scope, action actions.Action, items []any, o *outcome, prior *Prior) {
 	st := n.st
 	limit := st.MaxParallel
 	if limit <= 0 {
@@ -188,8 +231,13 @@ func (r *runner) forEach(ctx context.Context, n *node, sc *scope, action actions
 		go func() {
 			defer func() { <-slots; wg.Done() }()
 			isc := sc.with("item", it, "index", i)
-			results[i] = r.item(ictx, n, isc, action, i, it)
-			if results[i].status == StatusFailed && !st.ContinueOnError {
+			res := r.item(ictx, n, isc, action, i, it, prior)
+			results[i] = res
+			if res.status == StatusSucceeded || res.status == StatusFailed {
+				r.emit(&Event{Type: ItemFinished, Step: st.ID, Action: st.Action, Index: i, Attempt: res.attempts,
+					Status: res.status, Outputs: res.outputs, Error: res.err})
+			}
+			if res.status == StatusFailed && !st.ContinueOnError {
 				cancel(errStopped)
 			}
 		}()
@@ -237,11 +285,26 @@ type itemResult struct {
 
 // item resolves the step's with for one item, executes the action with
 // retries, and reshapes its outputs.
-func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Action, index int, it any) itemResult {
+func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Action, index int, it any, prior *Prior) itemResult {
 	st := n.st
 	fail := func(info *ErrorInfo, attempts int) itemResult {
 		info.Step = st.ID
 		return itemResult{status: StatusFailed, err: info, attempts: attempts}
+	}
+	first := 1
+	if prior != nil {
+		if p := prior.Items[index]; p != nil {
+			if p.Status != "" {
+				// It finished before the run stopped.
+				return itemResult{status: p.Status, outputs: p.Outputs, err: p.Error, attempts: p.Attempt}
+			}
+			// An open attempt runs again (it was approved when unsafe);
+			// after a failed one, the next.
+			first = p.Attempt
+			if !p.Open {
+				first++
+			}
+		}
 	}
 	with, err := sc.mapping(st.With)
 	if err != nil {
@@ -265,7 +328,8 @@ func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Ac
 	if st.Retry != nil && st.Retry.Attempts > 0 {
 		attempts = st.Retry.Attempts
 	}
-	for attempt := 1; ; attempt++ {
+	attempts = max(attempts, first)
+	for attempt := first; ; attempt++ {
 		out, info := r.attempt(ctx, n, action, with, index, attempt)
 		if info == nil {
 			outputs, err := r.reshape(st, sc, out)
@@ -312,17 +376,23 @@ func (r *runner) attempt(ctx context.Context, n *node, action actions.Action, wi
 	timeout := &timeoutError{"the step", st.Timeout}
 	actx, cancel := r.withTimeout(ctx, st.Timeout, timeout)
 	defer cancel()
+	key := idempotencyKey(r.doc.ID, st.ID, index)
 	req := &actions.Request{Action: st.Action, With: with, RunID: r.doc.ID, StepID: st.ID, Index: index, Attempt: attempt,
-		IdempotencyKey: idempotencyKey(r.doc.ID, st.ID, index), DryRun: r.opts.DryRun,
+		IdempotencyKey: key, DryRun: r.opts.DryRun,
 		Log: func(level, msg string) {
 			r.emit(&Event{Type: StepLog, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, Level: level, Message: msg})
 		}}
 	if st.Timeout > 0 {
 		req.Deadline = r.clock.Now().Add(st.Timeout)
 	}
-	r.emit(&Event{Type: AttemptStarted, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, With: with})
+	r.emit(&Event{Type: AttemptStarted, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, With: with,
+		Key: key, Mutates: actions.Mutates(action, with), Idempotent: actions.Idempotent(action, with)})
+	if info := r.sinkFailed(); info != nil {
+		return nil, info
+	}
 	out, err := action.Execute(actx, req)
 	if err == nil {
+		r.learnSecrets(action.Spec(), out)
 		return out, nil
 	}
 	switch {
@@ -335,6 +405,16 @@ func (r *runner) attempt(ctx context.Context, n *node, action actions.Action, wi
 		return nil, &ErrorInfo{Code: actions.CodeCancelled, Message: "cancelled"}
 	}
 	return nil, actionError(err)
+}
+
+// learnSecrets adds the values of the action's sensitive outputs to the
+// run's secrets, so that they are redacted wherever they go next.
+func (r *runner) learnSecrets(spec actions.Spec, out map[string]any) {
+	for _, f := range spec.Sensitive {
+		if v, ok := out[f]; ok && v != nil {
+			r.opts.Redact.Add(text(v))
+		}
+	}
 }
 
 func actionError(err error) *ErrorInfo {

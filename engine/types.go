@@ -8,6 +8,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/engine/redact"
 )
 
 // Status is the state of a run or a step (SPEC "Statuses").
@@ -39,12 +40,14 @@ type EventType string
 
 // Event types, in the order they happen to a step.
 const (
-	RunStarted     EventType = "run.started"
+	RunStarted     EventType = "run.started"     // Runbook, Version, Actor, DryRun, Inputs (redacted)
+	RunResumed     EventType = "run.resumed"     // the run goes on after it stopped (see Options.Resume)
 	StepStarted    EventType = "step.started"    // its if was true; Items set for for_each
 	StepWaiting    EventType = "step.waiting"    // for an approval; Message is the approval message
 	StepApproved   EventType = "step.approved"   // Message: who and the comment
-	AttemptStarted EventType = "attempt.started" // Attempt, Index, With (resolved)
+	AttemptStarted EventType = "attempt.started" // Attempt, Index, With (resolved), Key, Mutates, Idempotent
 	AttemptFailed  EventType = "attempt.failed"  // Error; RetryIn > 0 when it will be retried
+	ItemFinished   EventType = "item.finished"   // a for_each item ended: Index, Status, Outputs, Error, Attempt
 	StepLog        EventType = "step.log"        // Level, Message from the action
 	StepDryRun     EventType = "step.dry_run"    // not executed by a dry run; Message says what it would do
 	StepFinished   EventType = "step.finished"   // Status succeeded, failed or cancelled; Outputs, Error
@@ -62,10 +65,20 @@ type Event struct {
 	Name     string         `json:"name,omitempty"` // the step's resolved name
 	Phase    Phase          `json:"phase,omitempty"`
 	Action   string         `json:"action,omitempty"`
+	Runbook  string         `json:"runbook,omitempty"`
+	Version  string         `json:"version,omitempty"`
+	Actor    string         `json:"actor,omitempty"`
+	DryRun   bool           `json:"dry_run,omitempty"`
+	Inputs   map[string]any `json:"inputs,omitempty"`
 	Index    int            `json:"index"` // the for_each item, or -1
 	Items    int            `json:"items,omitempty"`
 	Attempt  int            `json:"attempt,omitempty"`
 	With     map[string]any `json:"with,omitempty"`
+	// Key is the attempt's idempotency key; Mutates and Idempotent say
+	// what the action declares for this input.
+	Key        string `json:"key,omitempty"`
+	Mutates    bool   `json:"mutates,omitempty"`
+	Idempotent bool   `json:"idempotent,omitempty"`
 	Outputs  any            `json:"outputs,omitempty"`
 	Status   Status         `json:"status,omitempty"`
 	Error    *ErrorInfo     `json:"error,omitempty"`
@@ -73,13 +86,27 @@ type Event struct {
 	Duration time.Duration  `json:"duration,omitempty"`
 	Level    string         `json:"level,omitempty"`
 	Message  string         `json:"message,omitempty"`
+	// Interrupted marks a step.waiting for a decision to run again an
+	// interrupted attempt (see ApprovalRequest), not for its approval.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Sink receives every state change of a run. Calls are serialized, in the
 // order things happened. The engine does not modify an event or its maps
-// after the call, so a sink may keep them.
+// after the call, so a sink may keep them. Secrets are already redacted.
+// The engine waits for Event to return: an attempt.started event of an
+// action that mutates is delivered before the action runs, so a journal
+// can make it durable first.
 type Sink interface {
 	Event(e *Event)
+}
+
+// FailingSink is a Sink that can fail, such as a journal whose store is
+// gone. Once Err returns an error the engine executes no more actions:
+// nothing runs unrecorded.
+type FailingSink interface {
+	Sink
+	Err() error
 }
 
 // SinkFunc adapts a function to a Sink.
@@ -120,6 +147,52 @@ type Result struct {
 	Outputs    map[string]any `json:"outputs"`
 	Error      *ErrorInfo     `json:"error,omitempty"`
 	Steps      []*StepResult  `json:"steps"`
+
+	redact       *redact.Set
+	secretInputs []string
+}
+
+// Redacted returns a copy of the document with every secret the run knew
+// replaced by "***": what may be printed or stored.
+func (r *Result) Redacted() *Result {
+	c := *r
+	c.Inputs = redactInputs(r.redact, r.Inputs, r.secretInputs)
+	c.Outputs = r.redact.Map(r.Outputs)
+	c.Error = redactError(r.redact, r.Error)
+	c.Steps = make([]*StepResult, len(r.Steps))
+	for i, s := range r.Steps {
+		sc := *s
+		sc.Outputs = r.redact.Value(s.Outputs)
+		sc.Error = redactError(r.redact, s.Error)
+		sc.Reason = r.redact.String(s.Reason)
+		c.Steps[i] = &sc
+	}
+	return &c
+}
+
+func redactInputs(set *redact.Set, in map[string]any, secret []string) map[string]any {
+	if len(secret) == 0 {
+		return set.Map(in)
+	}
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	for _, k := range secret {
+		if _, ok := out[k]; ok {
+			out[k] = redact.Mask
+		}
+	}
+	return set.Map(out)
+}
+
+func redactError(set *redact.Set, e *ErrorInfo) *ErrorInfo {
+	if e == nil || set.Empty() {
+		return e
+	}
+	c := *e
+	c.Message = set.String(e.Message)
+	return &c
 }
 
 // StepResult is what happened to one step.
@@ -181,9 +254,15 @@ type Approver interface {
 type ApprovalRequest struct {
 	RunID     string
 	Step      string
+	Action    string
 	Message   string
 	Approvers []string
-	Actor     string // who started the run
+	Actor     string        // who started the run
+	Timeout   time.Duration // from when it was first asked; 0: none
+	// Interrupted is set when the question is whether to run again a step
+	// whose action mutates, is not idempotent, and was interrupted by a
+	// crash: nobody knows whether it took effect.
+	Interrupted bool
 }
 
 // Decision is a person's answer to an approval.
@@ -193,8 +272,14 @@ type Decision struct {
 	Comment  string
 }
 
-// ErrPending means an approval has not been decided.
-var ErrPending = errors.New("engine: approval pending")
+// Approval errors an Approver returns.
+var (
+	// ErrPending means an approval has not been decided.
+	ErrPending = errors.New("engine: approval pending")
+	// ErrApprovalExpired means nobody decided within the approval's
+	// timeout: the step fails.
+	ErrApprovalExpired = errors.New("engine: approval timed out")
+)
 
 // Options say how to run.
 type Options struct {
@@ -213,7 +298,39 @@ type Options struct {
 	// Jitter returns a random number in [0, 1) for retry jitter; default
 	// math/rand.
 	Jitter func() float64
+	// Redact collects the run's secrets (secret inputs, secret() values,
+	// sensitive outputs) and redacts every event with them; default: a new
+	// set. Sub-runs share their parent's.
+	Redact *redact.Set
+	// Resume continues a run that stopped before its end; nil starts a
+	// new run.
+	Resume *Resume
 }
 
 // DefaultParallel is the default bound on actions running at once.
 const DefaultParallel = 8
+
+// Sinks delivers every event to each sink in turn; it fails when one of
+// them does.
+type Sinks []Sink
+
+// Event implements Sink.
+func (s Sinks) Event(e *Event) {
+	for _, k := range s {
+		if k != nil {
+			k.Event(e)
+		}
+	}
+}
+
+// Err implements FailingSink.
+func (s Sinks) Err() error {
+	for _, k := range s {
+		if fs, ok := k.(FailingSink); ok {
+			if err := fs.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

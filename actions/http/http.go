@@ -39,7 +39,10 @@ type action struct {
 	client    *http.Client
 }
 
-var _ actions.RequestMutator = (*action)(nil)
+var (
+	_ actions.RequestMutator    = (*action)(nil)
+	_ actions.RequestIdempotent = (*action)(nil)
+)
 
 // New returns the http.request action. userAgent is sent as User-Agent
 // unless the step sets that header; empty leaves Go's default.
@@ -102,6 +105,22 @@ func (a *action) Mutates(with map[string]any) bool {
 	return true
 }
 
+// Idempotent implements actions.RequestIdempotent: methods that do not
+// mutate, and PUT and DELETE (idempotent by RFC 9110), may be sent again;
+// POST and PATCH may not, even though Steward sends them an
+// Idempotency-Key header, because not every server honours it.
+func (a *action) Idempotent(with map[string]any) bool {
+	if !a.Mutates(with) {
+		return true
+	}
+	s, _ := with["method"].(string)
+	switch strings.ToUpper(s) {
+	case http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
 // Execute implements actions.Action.
 func (a *action) Execute(ctx context.Context, req *actions.Request) (map[string]any, error) {
 	var with map[string]any
@@ -122,6 +141,11 @@ func (a *action) Execute(ctx context.Context, req *actions.Request) (map[string]
 	hreq, err := in.request(ctx, a.userAgent)
 	if err != nil {
 		return nil, err
+	}
+	// The same key on every attempt of the step lets the server drop a
+	// request it has already done (the Idempotency-Key header draft).
+	if req != nil && req.IdempotencyKey != "" && a.Mutates(with) && hreq.Header.Get("Idempotency-Key") == "" {
+		hreq.Header.Set("Idempotency-Key", req.IdempotencyKey)
 	}
 	resp, err := a.client.Do(hreq)
 	if err != nil {

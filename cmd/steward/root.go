@@ -51,6 +51,7 @@ from built-ins or plugins. Every run is recorded as a tamper-evident log.
 Try a bundled runbook, check your own, and test them with mocked actions:
 
   steward run decline-reply --input decline_code=expired_card
+  steward runs
   steward validate runbooks/
   steward test runbooks/
 
@@ -65,7 +66,8 @@ Runbook format, CLI and exit codes: docs/ and "steward <command> --help".`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitInvalid, err: err}
 	})
-	root.AddCommand(newVersionCmd(), newValidateCmd(), newRunCmd(g), newSchemaCmd(), newTestCmd(g))
+	root.AddCommand(newVersionCmd(), newValidateCmd(), newRunCmd(g), newSchemaCmd(), newTestCmd(g),
+		newRunsCmd(g), newShowCmd(g), newApproveCmd(g), newResumeCmd(g), newCancelCmd(g), newAuditCmd(g))
 	return root
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/engine"
 	"github.com/stewardhq/steward/engine/progress"
+	"github.com/stewardhq/steward/engine/redact"
 	"github.com/stewardhq/steward/runbooks"
 	"github.com/stewardhq/steward/schema"
 	"golang.org/x/term"
@@ -55,6 +55,11 @@ with the values they would get; outputs that depend on them are unknown.
 
 Ctrl-C cancels the run: running actions are stopped, the undo of finished
 steps runs, and the run ends cancelled. A second Ctrl-C exits at once.
+
+Every run is recorded in the journal under --home as it happens (see
+steward runs, show, audit). A step with an approval makes the run wait:
+steward prints the approve command and exits 3. A run whose process died
+is continued with steward resume RUN_ID.
 
 Exit status: 0 succeeded, 1 failed or cancelled, 2 invalid runbook or
 inputs (nothing ran), 3 waiting for an approval.`,
@@ -102,7 +107,7 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 	}
 	clock := clockwork.NewRealClock()
 	opts := engine.Options{Clock: clock, Parallel: f.parallel, DryRun: f.dryRun, Actor: actor(f.actor),
-		Version: doc.SHA256, Secret: envSecret}
+		Version: doc.SHA256, Secret: envSecret, Redact: &redact.Set{}}
 	reg := newRegistry(clock, folders, opts)
 	opts.Registry = reg
 	rb, diags := schema.Check(doc.File, doc.Src, reg)
@@ -120,37 +125,16 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 		return inputErrors(cmd.ErrOrStderr(), rb, errs)
 	}
 
-	ctx, stop := interruptible(cmd.ErrOrStderr())
-	defer stop()
-	out := cmd.OutOrStdout()
-	var printer *progress.Printer
-	if f.output == "text" {
-		printer = newPrinter(out, f.progress, rb)
-		opts.Sink = printer
-	}
-	res, err := engine.Run(ctx, rb, inputs, opts)
-	if printer != nil {
-		printer.Close()
-	}
+	store, err := openStore(g)
 	if err != nil {
-		return &exitError{code: exitInvalid, err: err}
+		return err
 	}
-	if f.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return err
-		}
-	} else {
-		printer.Summary(res)
-	}
-	switch res.Status {
-	case engine.StatusSucceeded:
-		return nil
-	case engine.StatusWaiting:
-		return &exitError{code: exitWaiting}
-	}
-	return &exitError{code: exitFailed}
+	defer store.Close()
+	now := clock.Now()
+	run, src, origin := newRunRecord(engine.NewRunID(now), rb, doc, opts, now)
+	x := &execution{cmd: cmd, cfg: cfg, store: store, rb: rb, opts: opts, run: run, source: src, origin: origin,
+		output: f.output, progress: f.progress}
+	return x.execute(inputs)
 }
 
 // newPrinter chooses live or plain progress.

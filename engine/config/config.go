@@ -6,6 +6,10 @@
 //	runbooks:            # folders searched for runbooks by name, in order
 //	  - runbooks
 //	  - /srv/shared-runbooks
+//	approvals:
+//	  groups:            # usable in a step's approval.approvers
+//	    payments-leads: [ana, bruno]
+//	  allow_self_approval: false   # default: who starts a run cannot approve it
 package config
 
 import (
@@ -26,6 +30,18 @@ type Config struct {
 	// before the bundled library. Relative paths are relative to the
 	// configuration file. Default: runbooks.
 	Runbooks []string `yaml:"runbooks"`
+	// Approvals say who may decide approvals.
+	Approvals Approvals `yaml:"approvals"`
+}
+
+// Approvals configure approval decisions.
+type Approvals struct {
+	// Groups maps a group name, usable in approval.approvers, to the names
+	// of its members.
+	Groups map[string][]string `yaml:"groups"`
+	// AllowSelfApproval lets the person who started a run approve its
+	// steps. Default false: four eyes.
+	AllowSelfApproval bool `yaml:"allow_self_approval"`
 }
 
 // Default is the configuration without a file.
@@ -58,6 +74,11 @@ func Load(path string, optional bool) (*Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("config: %s: %v", path, err)
+	}
+	for g, members := range cfg.Approvals.Groups {
+		if g == "" || len(members) == 0 {
+			return nil, fmt.Errorf("config: %s: approvals.groups.%s must list at least one member", path, g)
+		}
 	}
 	dir := filepath.Dir(path)
 	for i, p := range cfg.Runbooks {

@@ -1,0 +1,106 @@
+package journal
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/stewardhq/steward/engine"
+)
+
+// Record types beside the engine's event types (engine.RunStarted and the
+// others, which keep their names).
+const (
+	// ApprovalDecided is a person's decision on a waiting step: Step,
+	// Approved, By, Comment, Interrupted.
+	ApprovalDecided = "approval.decided"
+	// CancelRequested is a person asking to cancel a run: By.
+	CancelRequested = "run.cancel_requested"
+)
+
+// Data is the payload of a record: the fields of the engine event it
+// records (those that are set), and for run.started where the run comes
+// from. Secrets are redacted before a Data is made.
+type Data struct {
+	Step        string            `json:"step,omitempty"`
+	Name        string            `json:"name,omitempty"`
+	Phase       engine.Phase      `json:"phase,omitempty"`
+	Action      string            `json:"action,omitempty"`
+	Runbook     string            `json:"runbook,omitempty"`
+	Version     string            `json:"version,omitempty"`
+	Actor       string            `json:"actor,omitempty"`
+	DryRun      bool              `json:"dry_run,omitempty"`
+	Inputs      map[string]any    `json:"inputs,omitempty"`
+	Origin      *Origin           `json:"origin,omitempty"`
+	Index       *int              `json:"index,omitempty"` // a for_each item
+	Items       int               `json:"items,omitempty"`
+	Attempt     int               `json:"attempt,omitempty"`
+	With        map[string]any    `json:"with,omitempty"`
+	Key         string            `json:"key,omitempty"`
+	Mutates     bool              `json:"mutates,omitempty"`
+	Idempotent  bool              `json:"idempotent,omitempty"`
+	Outputs     any               `json:"outputs,omitempty"`
+	Status      engine.Status     `json:"status,omitempty"`
+	Error       *engine.ErrorInfo `json:"error,omitempty"`
+	RetryIn     string            `json:"retry_in,omitempty"`
+	Duration    string            `json:"duration,omitempty"`
+	Level       string            `json:"level,omitempty"`
+	Message     string            `json:"message,omitempty"`
+	Interrupted bool              `json:"interrupted,omitempty"`
+	Approved    bool              `json:"approved,omitempty"`
+	By          string            `json:"by,omitempty"`
+	Comment     string            `json:"comment,omitempty"`
+}
+
+// Origin is where a run comes from and where it ran.
+type Origin struct {
+	File   string `json:"file,omitempty"`   // the runbook file, or bundled/NAME.yaml
+	SHA256 string `json:"sha256,omitempty"` // of its content
+	Commit string `json:"commit,omitempty"` // the Git commit of the checkout holding the file
+	Host   string `json:"host,omitempty"`
+	PID    int    `json:"pid,omitempty"`
+	Parent string `json:"parent,omitempty"` // the run a sub-run belongs to
+}
+
+// dataOf turns an engine event into a record payload.
+func dataOf(e *engine.Event) *Data {
+	d := &Data{Step: e.Step, Name: e.Name, Phase: e.Phase, Action: e.Action, Runbook: e.Runbook, Version: e.Version,
+		Actor: e.Actor, DryRun: e.DryRun, Inputs: e.Inputs, Items: e.Items, Attempt: e.Attempt, With: e.With,
+		Key: e.Key, Mutates: e.Mutates, Idempotent: e.Idempotent, Outputs: e.Outputs, Status: e.Status, Error: e.Error,
+		Level: e.Level, Message: e.Message, Interrupted: e.Interrupted}
+	if e.Index >= 0 {
+		i := e.Index
+		d.Index = &i
+	}
+	if e.RetryIn > 0 {
+		d.RetryIn = e.RetryIn.String()
+	}
+	if e.Duration > 0 {
+		d.Duration = e.Duration.String()
+	}
+	return d
+}
+
+// index is the item of a record, -1 when it has none.
+func (d *Data) index() int {
+	if d.Index == nil {
+		return -1
+	}
+	return *d.Index
+}
+
+func (d *Data) duration() time.Duration {
+	v, _ := time.ParseDuration(d.Duration)
+	return v
+}
+
+// Decode reads a record's payload.
+func (r Record) Decode() (*Data, error) {
+	d := &Data{}
+	if len(r.Data) == 0 {
+		return d, nil
+	}
+	if err := json.Unmarshal(r.Data, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -1,0 +1,207 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/stewardhq/steward/engine/journal"
+)
+
+const runColumns = `id, runbook, version, actor, status, dry_run, parent, started_at, updated_at, finished_at, host, pid`
+
+// Run returns a run's summary, or journal.ErrRunNotFound.
+func (s *Store) Run(ctx context.Context, id string) (journal.Run, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id)
+	if err != nil {
+		return journal.Run{}, fmt.Errorf("journal: reading run %s: %w", id, err)
+	}
+	runs, err := scanRuns(rows)
+	if err != nil {
+		return journal.Run{}, fmt.Errorf("journal: reading run %s: %w", id, err)
+	}
+	if len(runs) == 0 {
+		return journal.Run{}, journal.ErrRunNotFound
+	}
+	return runs[0], nil
+}
+
+// Runs lists the runs f selects, the latest started first.
+func (s *Store) Runs(ctx context.Context, f journal.Filter) ([]journal.Run, error) {
+	var where []string
+	var args []any
+	if f.Runbook != "" {
+		where, args = append(where, `runbook = ?`), append(args, f.Runbook)
+	}
+	if f.Status != "" {
+		where, args = append(where, `status = ?`), append(args, f.Status)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, `started_at >= ?`), append(args, formatTime(f.Since))
+	}
+	q := `SELECT ` + runColumns + ` FROM runs`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY started_at DESC, id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("journal: listing runs: %w", err)
+	}
+	runs, err := scanRuns(rows)
+	if err != nil {
+		return nil, fmt.Errorf("journal: listing runs: %w", err)
+	}
+	return runs, nil
+}
+
+func scanRuns(rows *sql.Rows) ([]journal.Run, error) {
+	defer rows.Close()
+	var runs []journal.Run
+	for rows.Next() {
+		var r journal.Run
+		var started, updated string
+		var finished sql.NullString
+		if err := rows.Scan(&r.ID, &r.Runbook, &r.Version, &r.Actor, &r.Status, &r.DryRun, &r.Parent,
+			&started, &updated, &finished, &r.Host, &r.PID); err != nil {
+			return nil, err
+		}
+		var err error
+		if r.StartedAt, err = parseTime(started); err != nil {
+			return nil, fmt.Errorf("run %s: started_at: %w", r.ID, err)
+		}
+		if r.UpdatedAt, err = parseTime(updated); err != nil {
+			return nil, fmt.Errorf("run %s: updated_at: %w", r.ID, err)
+		}
+		if finished.Valid {
+			if r.FinishedAt, err = parseTime(finished.String); err != nil {
+				return nil, fmt.Errorf("run %s: finished_at: %w", r.ID, err)
+			}
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}
+
+// parseTime reads a stored time. RFC3339Nano parses the fixed-width
+// format too, on time.Parse's fast path.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t.UTC(), err
+}
+
+const recordColumns = `seq, run_id, time, type, body, hash`
+
+// Records calls fn for each record in seq order: of run runID, or of all
+// runs when runID is "", whose time is since or later. Seq, RunID, Time
+// and Type come from the table's columns, the other fields from the
+// record's body; a record whose body does not parse is still passed on,
+// with those fields empty, for Verify to name. fn may keep the record.
+func (s *Store) Records(ctx context.Context, runID string, since time.Time, fn func(journal.Record) error) error {
+	var where []string
+	var args []any
+	if runID != "" {
+		where, args = append(where, `run_id = ?`), append(args, runID)
+	}
+	if !since.IsZero() {
+		where, args = append(where, `time >= ?`), append(args, formatTime(since))
+	}
+	q := `SELECT ` + recordColumns + ` FROM records`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY seq`
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("journal: reading records: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return fmt.Errorf("journal: reading records: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("journal: reading records: %w", err)
+	}
+	return nil
+}
+
+// Record returns the record with seq, or ok false.
+func (s *Store) Record(ctx context.Context, seq int64) (journal.Record, bool, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+recordColumns+` FROM records WHERE seq = ?`, seq)
+	if err != nil {
+		return journal.Record{}, false, fmt.Errorf("journal: reading record %d: %w", seq, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return journal.Record{}, false, fmt.Errorf("journal: reading record %d: %w", seq, err)
+		}
+		return journal.Record{}, false, nil
+	}
+	r, err := scanRecord(rows)
+	if err != nil {
+		return journal.Record{}, false, fmt.Errorf("journal: reading record %d: %w", seq, err)
+	}
+	return r, true, nil
+}
+
+func scanRecord(rows *sql.Rows) (journal.Record, error) {
+	var seq int64
+	var runID, ts, typ, hash string
+	var body []byte
+	if err := rows.Scan(&seq, &runID, &ts, &typ, &body, &hash); err != nil {
+		return journal.Record{}, err
+	}
+	r, err := journal.ParseBody(body)
+	if err != nil {
+		r = journal.Record{Body: body}
+	}
+	r.Seq, r.RunID, r.Type, r.Hash = seq, runID, typ, hash
+	r.Time, err = parseTime(ts)
+	if err != nil {
+		return journal.Record{}, fmt.Errorf("record %d: time: %w", seq, err)
+	}
+	return r, nil
+}
+
+// Head is the seq and hash of the last record, as the head table says.
+func (s *Store) Head(ctx context.Context) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := s.r.QueryRowContext(ctx, `SELECT seq, hash FROM head WHERE id = 1`).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("journal: reading the head: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// Source returns the runbook content with the given hash, or
+// journal.ErrSourceNotFound.
+func (s *Store) Source(ctx context.Context, sha256 string) (journal.Source, error) {
+	src := journal.Source{SHA256: sha256}
+	err := s.r.QueryRowContext(ctx, `SELECT name, file, src FROM sources WHERE sha256 = ?`, sha256).
+		Scan(&src.Name, &src.File, &src.Src)
+	if errors.Is(err, sql.ErrNoRows) {
+		return journal.Source{}, journal.ErrSourceNotFound
+	}
+	if err != nil {
+		return journal.Source{}, fmt.Errorf("journal: reading runbook source %s: %w", sha256, err)
+	}
+	return src, nil
+}

@@ -1,0 +1,335 @@
+package journal
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Problem is the first sign of tampering Verify or VerifyFile finds: the
+// record (or export line, or run) and what is wrong with it.
+type Problem struct {
+	Seq    int64  // the record's seq; 0 when the problem is not one record's
+	RunID  string // the record's run, or the run the problem is about
+	Type   string // the record's type
+	Line   int    // the line of the export file (VerifyFile); 0 otherwise
+	Reason string
+}
+
+// Error renders the problem, as in
+// "record 42 (run 20261121-101502-3fa9c2d1, step.finished): <reason>",
+// prefixed with "line N: " for an export file.
+func (p Problem) Error() string {
+	var b strings.Builder
+	if p.Line > 0 {
+		b.WriteString("line ")
+		b.WriteString(strconv.Itoa(p.Line))
+		b.WriteString(": ")
+	}
+	switch {
+	case p.Seq > 0:
+		b.WriteString("record ")
+		b.WriteString(strconv.FormatInt(p.Seq, 10))
+		switch {
+		case p.RunID != "" && p.Type != "":
+			b.WriteString(" (run " + p.RunID + ", " + p.Type + ")")
+		case p.RunID != "":
+			b.WriteString(" (run " + p.RunID + ")")
+		case p.Type != "":
+			b.WriteString(" (" + p.Type + ")")
+		}
+		b.WriteString(": ")
+	case p.RunID != "":
+		b.WriteString("run " + p.RunID + ": ")
+	}
+	b.WriteString(p.Reason)
+	return b.String()
+}
+
+// Report is what Verify and VerifyFile checked.
+type Report struct {
+	Records int      // records checked
+	Runs    int      // distinct runs among them
+	Head    string   // hash of the last record checked
+	Problem *Problem // the first problem found; nil when the chain holds
+}
+
+// Reasons shared by Verify and VerifyFile.
+const (
+	reasonChanged    = "its content does not match its hash: it was changed"
+	reasonColumns    = "its columns differ from its content: it was changed"
+	reasonRunPrev    = "its run_prev does not match the run's previous record"
+	reasonNoRecords  = "listed in runs but has no records: its records were removed"
+	reasonNotListed  = "has records but is missing from the runs list"
+	typeRunStarted   = "run.started"
+	shortHashLen     = 12
+	reasonPrevHashOf = "its prev_hash does not match record %d: records were reordered, inserted or removed"
+)
+
+func reasonPrevHash(seq int64) string {
+	if seq <= 1 {
+		return "it is the first record but has a prev_hash: records were inserted before it"
+	}
+	return fmt.Sprintf(reasonPrevHashOf, seq-1)
+}
+
+func reasonMissing(from, to int64) string {
+	if from == to {
+		return fmt.Sprintf("record %d is missing: deleted", from)
+	}
+	return fmt.Sprintf("records %d..%d are missing: deleted", from, to)
+}
+
+func reasonOrder(seq, prev int64) string {
+	if seq == prev {
+		return fmt.Sprintf("record seq %d appears twice: inserted or duplicated", seq)
+	}
+	return fmt.Sprintf("record seq %d comes after seq %d: reordered", seq, prev)
+}
+
+func reasonFirst(typ string) string {
+	return "the run's first record is " + typ + ", not run.started: its start was removed"
+}
+
+func short(h string) string {
+	if len(h) > shortHashLen {
+		return h[:shortHashLen] + "…"
+	}
+	return h
+}
+
+// hashMatches says whether hash is the hex SHA-256 of body, without
+// allocating.
+func hashMatches(body []byte, hash string) bool {
+	sum := sha256.Sum256(body)
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:]) == hash
+}
+
+// errStop ends a Records walk at the first problem.
+var errStop = errors.New("journal: stop")
+
+func recordProblem(r Record, reason string) *Problem {
+	return &Problem{Seq: r.Seq, RunID: r.RunID, Type: r.Type, Reason: reason}
+}
+
+// checkStored checks a record as a store gives it: its hash, its body, and
+// that the store's fields agree with the body. It returns the body's
+// header.
+func checkStored(r Record) (Record, *Problem) {
+	if !hashMatches(r.Body, r.Hash) {
+		return Record{}, recordProblem(r, reasonChanged)
+	}
+	h, err := ParseBody(r.Body)
+	if err != nil {
+		return Record{}, recordProblem(r, "its content is not a record: "+formatReason(err))
+	}
+	if h.Seq != r.Seq || h.RunID != r.RunID || h.Type != r.Type || !h.Time.Equal(r.Time) {
+		return Record{}, recordProblem(r, reasonColumns)
+	}
+	h.Hash = r.Hash
+	return h, nil
+}
+
+func formatReason(err error) string {
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		return fe.Reason
+	}
+	return err.Error()
+}
+
+// Verify checks the chain of the whole journal (runID "") or of one run,
+// and reports the first problem: a record changed, removed, reordered or
+// inserted, a run removed, or the head or the runs list out of step with
+// the records. The error is for failures to read the store, or
+// ErrRunNotFound for a run with neither records nor a summary.
+func Verify(ctx context.Context, s Store, runID string) (Report, error) {
+	if runID != "" {
+		return verifyRun(ctx, s, runID)
+	}
+	var (
+		rep      Report
+		prevSeq  int64
+		prevHash string
+		runLast  = map[string]string{} // last hash of each run
+		order    []string              // runs by first record
+	)
+	walk := func(r Record) error {
+		h, p := checkStored(r)
+		switch {
+		case p != nil:
+		case h.Seq <= prevSeq:
+			p = recordProblem(r, reasonOrder(h.Seq, prevSeq))
+		case h.Seq > prevSeq+1:
+			p = recordProblem(r, reasonMissing(prevSeq+1, h.Seq-1))
+		case h.PrevHash != prevHash:
+			p = recordProblem(r, reasonPrevHash(h.Seq))
+		}
+		last, seen := runLast[h.RunID]
+		if p == nil && !seen && h.Type != typeRunStarted {
+			p = recordProblem(r, reasonFirst(h.Type))
+		}
+		if p == nil && h.RunPrev != last {
+			p = recordProblem(r, reasonRunPrev)
+		}
+		if p != nil {
+			rep.Problem = p
+			return errStop
+		}
+		if !seen {
+			order = append(order, h.RunID)
+		}
+		runLast[h.RunID] = h.Hash
+		prevSeq, prevHash = h.Seq, h.Hash
+		rep.Records++
+		return nil
+	}
+	err := s.Records(ctx, "", time.Time{}, walk)
+	rep.Runs, rep.Head = len(runLast), prevHash
+	if errors.Is(err, errStop) {
+		return rep, nil
+	}
+	if err != nil {
+		return rep, err
+	}
+	headSeq, headHash, err := s.Head(ctx)
+	if err != nil {
+		return rep, err
+	}
+	if p := headProblem(headSeq, headHash, prevSeq, prevHash); p != nil {
+		rep.Problem = p
+		return rep, nil
+	}
+	runs, err := s.Runs(ctx, Filter{})
+	if err != nil {
+		return rep, err
+	}
+	listed := make(map[string]bool, len(runs))
+	for _, r := range runs {
+		listed[r.ID] = true
+		if _, ok := runLast[r.ID]; !ok {
+			rep.Problem = &Problem{RunID: r.ID, Reason: reasonNoRecords}
+			return rep, nil
+		}
+	}
+	for _, id := range order {
+		if !listed[id] {
+			rep.Problem = &Problem{RunID: id, Reason: reasonNotListed}
+			return rep, nil
+		}
+	}
+	return rep, nil
+}
+
+// headProblem compares the store's head with the last record.
+func headProblem(headSeq int64, headHash string, lastSeq int64, lastHash string) *Problem {
+	head := fmt.Sprintf("the journal's head is record %d (hash %s)", headSeq, short(headHash))
+	switch {
+	case headSeq == lastSeq && headHash == lastHash:
+		return nil
+	case headSeq == 0:
+		return &Problem{Reason: fmt.Sprintf("the journal has no head but its last record is %d: the head was removed", lastSeq)}
+	case lastSeq == 0:
+		return &Problem{Seq: headSeq, Reason: head + " but the journal has no records: its records were removed"}
+	case headSeq > lastSeq:
+		return &Problem{Seq: headSeq, Reason: fmt.Sprintf("%s but the last record is %d: records at the end were removed", head, lastSeq)}
+	case headSeq < lastSeq:
+		return &Problem{Seq: headSeq, Reason: fmt.Sprintf("%s but the last record is %d: records were added after the head", head, lastSeq)}
+	default:
+		return &Problem{Seq: headSeq, Reason: fmt.Sprintf("%s but the record's hash is %s: it was changed", head, short(lastHash))}
+	}
+}
+
+// verifyRun checks one run's chain, and each of its records' link to the
+// record before it in the whole journal.
+func verifyRun(ctx context.Context, s Store, runID string) (Report, error) {
+	rep := Report{Runs: 1}
+	var last Record
+	walk := func(r Record) error {
+		h, p := checkStored(r)
+		switch {
+		case p != nil:
+		case rep.Records == 0 && h.Type != typeRunStarted:
+			p = recordProblem(r, reasonFirst(h.Type))
+		case h.RunPrev != last.Hash:
+			p = recordProblem(r, reasonRunPrev)
+		case h.Seq == 1 && h.PrevHash != "":
+			p = recordProblem(r, reasonPrevHash(1))
+		case h.Seq > 1:
+			prev, ok, err := s.Record(ctx, h.Seq-1)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				p = recordProblem(r, fmt.Sprintf("record %d before it is missing: deleted", h.Seq-1))
+			} else if prev.Hash != h.PrevHash {
+				p = recordProblem(r, reasonPrevHash(h.Seq))
+			}
+		}
+		if p != nil {
+			rep.Problem = p
+			return errStop
+		}
+		last = h
+		rep.Records++
+		rep.Head = h.Hash
+		return nil
+	}
+	err := s.Records(ctx, runID, time.Time{}, walk)
+	if errors.Is(err, errStop) {
+		return rep, nil
+	}
+	if err != nil {
+		return rep, err
+	}
+	_, err = s.Run(ctx, runID)
+	switch {
+	case errors.Is(err, ErrRunNotFound) && rep.Records == 0:
+		return Report{}, err
+	case errors.Is(err, ErrRunNotFound):
+		rep.Problem = &Problem{RunID: runID, Reason: reasonNotListed}
+		return rep, nil
+	case err != nil:
+		return rep, err
+	case rep.Records == 0:
+		rep.Problem = &Problem{RunID: runID, Reason: reasonNoRecords}
+		return rep, nil
+	}
+	p, err := checkAfter(ctx, s, last)
+	rep.Problem = p
+	return rep, err
+}
+
+// checkAfter checks that the run's last record is the head or is linked
+// to by the record after it.
+func checkAfter(ctx context.Context, s Store, last Record) (*Problem, error) {
+	headSeq, headHash, err := s.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if headSeq <= last.Seq {
+		return headProblem(headSeq, headHash, last.Seq, last.Hash), nil
+	}
+	next, ok, err := s.Record(ctx, last.Seq+1)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return recordProblem(last, fmt.Sprintf("record %d after it is missing: deleted", last.Seq+1)), nil
+	}
+	h, p := checkStored(next)
+	if p != nil {
+		return p, nil
+	}
+	if h.PrevHash != last.Hash {
+		return recordProblem(next, reasonPrevHash(next.Seq)), nil
+	}
+	return nil, nil
+}
