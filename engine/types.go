@@ -58,34 +58,34 @@ const (
 // Event is one state change of a run. Events of one run are delivered to
 // the Sink one at a time, in the order they happened.
 type Event struct {
-	Type     EventType      `json:"type"`
-	Time     time.Time      `json:"time"`
-	RunID    string         `json:"run_id"`
-	Step     string         `json:"step,omitempty"`
-	Name     string         `json:"name,omitempty"` // the step's resolved name
-	Phase    Phase          `json:"phase,omitempty"`
-	Action   string         `json:"action,omitempty"`
-	Runbook  string         `json:"runbook,omitempty"`
-	Version  string         `json:"version,omitempty"`
-	Actor    string         `json:"actor,omitempty"`
-	DryRun   bool           `json:"dry_run,omitempty"`
-	Inputs   map[string]any `json:"inputs,omitempty"`
-	Index    int            `json:"index"` // the for_each item, or -1
-	Items    int            `json:"items,omitempty"`
-	Attempt  int            `json:"attempt,omitempty"`
-	With     map[string]any `json:"with,omitempty"`
+	Type    EventType      `json:"type"`
+	Time    time.Time      `json:"time"`
+	RunID   string         `json:"run_id"`
+	Step    string         `json:"step,omitempty"`
+	Name    string         `json:"name,omitempty"` // the step's resolved name
+	Phase   Phase          `json:"phase,omitempty"`
+	Action  string         `json:"action,omitempty"`
+	Runbook string         `json:"runbook,omitempty"`
+	Version string         `json:"version,omitempty"`
+	Actor   string         `json:"actor,omitempty"`
+	DryRun  bool           `json:"dry_run,omitempty"`
+	Inputs  map[string]any `json:"inputs,omitempty"`
+	Index   int            `json:"index"` // the for_each item, or -1
+	Items   int            `json:"items,omitempty"`
+	Attempt int            `json:"attempt,omitempty"`
+	With    map[string]any `json:"with,omitempty"`
 	// Key is the attempt's idempotency key; Mutates and Idempotent say
 	// what the action declares for this input.
-	Key        string `json:"key,omitempty"`
-	Mutates    bool   `json:"mutates,omitempty"`
-	Idempotent bool   `json:"idempotent,omitempty"`
-	Outputs  any            `json:"outputs,omitempty"`
-	Status   Status         `json:"status,omitempty"`
-	Error    *ErrorInfo     `json:"error,omitempty"`
-	RetryIn  time.Duration  `json:"retry_in,omitempty"`
-	Duration time.Duration  `json:"duration,omitempty"`
-	Level    string         `json:"level,omitempty"`
-	Message  string         `json:"message,omitempty"`
+	Key        string        `json:"key,omitempty"`
+	Mutates    bool          `json:"mutates,omitempty"`
+	Idempotent bool          `json:"idempotent,omitempty"`
+	Outputs    any           `json:"outputs,omitempty"`
+	Status     Status        `json:"status,omitempty"`
+	Error      *ErrorInfo    `json:"error,omitempty"`
+	RetryIn    time.Duration `json:"retry_in,omitempty"`
+	Duration   time.Duration `json:"duration,omitempty"`
+	Level      string        `json:"level,omitempty"`
+	Message    string        `json:"message,omitempty"`
 	// Interrupted marks a step.waiting for a decision to run again an
 	// interrupted attempt (see ApprovalRequest), not for its approval.
 	Interrupted bool `json:"interrupted,omitempty"`
@@ -162,6 +162,7 @@ func (r *Result) Redacted() *Result {
 	c.Steps = make([]*StepResult, len(r.Steps))
 	for i, s := range r.Steps {
 		sc := *s
+		sc.Name = r.redact.String(s.Name) // a resolved name may read a secret
 		sc.Outputs = r.redact.Value(s.Outputs)
 		sc.Error = redactError(r.redact, s.Error)
 		sc.Reason = r.redact.String(s.Reason)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,4 +43,29 @@ func TestActionsDocumented(t *testing.T) {
 			}
 		}
 	}
+}
+
+// auditScript extracts the Python verifier of docs/audit.md into a file.
+func auditScript(t *testing.T) string {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/audit.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```python\n")
+	code, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/audit.md has no python block")
+	}
+	path := filepath.Join(t.TempDir(), "verify.py")
+	if err := os.WriteFile(path, []byte(code), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// pythonRun runs a script with python3, which .ci/run installs.
+func pythonRun(script string, args ...string) (string, error) {
+	out, err := exec.Command("python3", append([]string{script}, args...)...).CombinedOutput()
+	return string(out), err
 }

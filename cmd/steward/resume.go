@@ -88,6 +88,11 @@ func goOn(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id string, before fu
 		return &exitError{code: exitFailed, err: fmt.Errorf("run %s is running in process %d on %s: nothing to resume", id, st.Run.PID, st.Run.Host)}
 	}
 	if before != nil {
+		// Everything the run needs to go on (its runbook, secret inputs)
+		// is checked before a decision is recorded.
+		if _, _, err := continuation(cmd, g, store, st, f.inputs, actor(f.actor)); err != nil {
+			return err
+		}
 		if err := before(store, st); err != nil {
 			return err
 		}

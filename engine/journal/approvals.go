@@ -72,6 +72,9 @@ func (s *State) WaitingFor(step string) (*Waiting, error) {
 		}
 		names = append(names, w.Step)
 	}
+	if len(names) == 0 && s.Run.Status == string(engine.StatusWaiting) {
+		return nil, fmt.Errorf("%w: every question of run %s is decided: continue it with steward resume %s", ErrNotWaiting, s.Run.ID, s.Run.ID)
+	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%w: run %s has no step waiting (it is %s)", ErrNotWaiting, s.Run.ID, s.Run.Status)
 	}

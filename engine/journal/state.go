@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/engine"
+	"github.com/stewardhq/steward/engine/redact"
 )
 
 // State is what the journal knows of one run: enough to show it, to
@@ -198,6 +200,17 @@ func (b *builder) attempt(rec Record, p *engine.Prior, d *Data) {
 }
 
 func (b *builder) finish() {
+	for k, p := range b.st.Resume.Steps {
+		if k.Phase == engine.PhaseMain && p.Result.Status == engine.StatusSucceeded && redacted(p.Result.Outputs) && readOnly(p) {
+			// Its outputs hold a secret the journal never kept: a
+			// read-only step is run again to learn it; one that
+			// mutates is not, and later steps see "***".
+			p.Result.Status = engine.StatusRunning
+			for _, it := range p.Items {
+				it.Status, it.Open = "", false
+			}
+		}
+	}
 	for _, w := range b.waiting {
 		b.st.Waiting = append(b.st.Waiting, w)
 	}
@@ -224,3 +237,34 @@ func (s *State) Terminal() bool {
 // ErrNotWaiting is returned when a decision is given for a step that does
 // not wait for one.
 var ErrNotWaiting = errors.New("journal: the step is not waiting for a decision")
+
+// redacted says whether recorded outputs had a secret replaced.
+func redacted(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, redact.Mask)
+	case map[string]any:
+		for k, e := range x {
+			if strings.Contains(k, redact.Mask) || redacted(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if redacted(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readOnly says whether no attempt of the step mutated.
+func readOnly(p *engine.Prior) bool {
+	for _, it := range p.Items {
+		if it.Mutates {
+			return false
+		}
+	}
+	return true
+}

@@ -75,4 +75,3 @@ func TestNilSet(t *testing.T) {
 		t.Fatal("a nil set redacts nothing")
 	}
 }
-

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// homeRun runs the binary in dir with one --home kept across calls, as a
+// user's ~/.steward is, and extra environment.
+func homeRun(t *testing.T, dir, home string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(steward, append([]string{"--home", home}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running steward: %v", err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func wantCode(t *testing.T, r result, code int, what string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", what, r.code, code, r.stdout, r.stderr)
+	}
+}
+
+var startedRe = regexp.MustCompile(`run (\d{8}-\d{6}-[0-9a-f]{8}) started`)
+
+func runID(t *testing.T, r result) string {
+	t.Helper()
+	m := startedRe.FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("no run id in:\n%s", r.stdout)
+	}
+	return m[1]
+}
+
+const approvalRunbook = `version: 1
+name: refund
+inputs:
+  payment_id: {type: string, required: true}
+steps:
+  - id: lookup
+    action: core.set
+    with: {amount: 12}
+  - id: refund
+    approval:
+      message: Refund ${{ steps.lookup.outputs.amount }} for ${{ inputs.payment_id }}?
+      approvers: [payments-leads, dana]
+      timeout: TIMEOUT
+    action: core.set
+    with: {refunded: true}
+outputs:
+  refunded: ${{ steps.refund.outputs.refunded }}
+`
+
+func approvalSetup(t *testing.T, timeout string) (dir, home string) {
+	dir, home = t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(dir, "refund.yaml"), strings.Replace(approvalRunbook, "TIMEOUT", timeout, 1))
+	writeFile(t, filepath.Join(dir, "steward.yaml"), "approvals:\n  groups:\n    payments-leads: [bruno, carla]\n")
+	return dir, home
+}
+
+// TestApprovalFourEyes: the run waits and prints the exact command; the
+// person who started it cannot approve, nor can someone outside the
+// approvers; a member of an approvers group can, with a comment that is
+// recorded, and the run goes on in that process.
+func TestApprovalFourEyes(t *testing.T) {
+	dir, home := approvalSetup(t, "4h")
+	r := homeRun(t, dir, home, nil, "run", "refund.yaml", "--input", "payment_id=p-1", "--as", "ana", "--progress", "plain")
+	wantCode(t, r, exitWaiting, "run")
+	id := runID(t, r)
+	if want := fmt.Sprintf("steward approve %s refund --comment", id); !strings.Contains(r.stderr, want) {
+		t.Fatalf("the waiting run does not print %q:\n%s", want, r.stderr)
+	}
+	list := homeRun(t, dir, home, nil, "runs", "--status", "waiting", "-o", "json")
+	if !strings.Contains(list.stdout, id) {
+		t.Fatalf("runs --status waiting does not list %s:\n%s", id, list.stdout)
+	}
+
+	r = homeRun(t, dir, home, nil, "approve", id, "refund", "--as", "ana")
+	wantCode(t, r, exitFailed, "self-approval")
+	if !strings.Contains(r.stderr, "ana started run "+id+" and cannot approve its steps: four eyes") {
+		t.Fatalf("self-approval refusal:\n%s", r.stderr)
+	}
+	r = homeRun(t, dir, home, nil, "approve", id, "refund", "--as", "mallory")
+	wantCode(t, r, exitFailed, "outsider")
+	if !strings.Contains(r.stderr, "mallory may not decide step refund: approvers are payments-leads, dana") {
+		t.Fatalf("outsider refusal:\n%s", r.stderr)
+	}
+	r = homeRun(t, dir, home, nil, "approve", id, "lookup", "--as", "carla")
+	wantCode(t, r, exitInvalid, "a step that does not wait")
+	if !strings.Contains(r.stderr, "lookup; waiting: refund") {
+		t.Fatalf("approving a step that does not wait:\n%s", r.stderr)
+	}
+
+	r = homeRun(t, dir, home, nil, "approve", id, "refund", "--as", "carla", "--comment", "checked ticket 4711", "--progress", "plain")
+	wantCode(t, r, exitOK, "approval by a group member")
+	if !strings.Contains(r.stdout, "approved by carla: checked ticket 4711") || !strings.Contains(r.stdout, "refunded: true") {
+		t.Fatalf("the approved run did not go on:\n%s", r.stdout)
+	}
+
+	var doc struct {
+		Run       struct{ Status, Actor string }
+		Approvals []struct {
+			Step, By, Comment string
+			Approved          bool
+		}
+	}
+	show := homeRun(t, dir, home, nil, "show", id, "-o", "json")
+	wantCode(t, show, exitOK, "show")
+	if err := json.Unmarshal([]byte(show.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Run.Status != "succeeded" || doc.Run.Actor != "ana" || len(doc.Approvals) != 1 ||
+		doc.Approvals[0].By != "carla" || doc.Approvals[0].Comment != "checked ticket 4711" || !doc.Approvals[0].Approved {
+		t.Fatalf("show does not record the decision: %+v", doc)
+	}
+	wantCode(t, homeRun(t, dir, home, nil, "audit", "verify"), exitOK, "audit verify")
+}
+
+// TestApprovalDenied: a denial with a comment fails the step and the run.
+func TestApprovalDenied(t *testing.T) {
+	dir, home := approvalSetup(t, "4h")
+	r := homeRun(t, dir, home, nil, "run", "refund.yaml", "--input", "payment_id=p-2", "--as", "ana")
+	wantCode(t, r, exitWaiting, "run")
+	id := runID(t, r)
+	r = homeRun(t, dir, home, nil, "approve", id, "refund", "--deny", "--as", "dana", "--comment", "wrong card", "--progress", "plain")
+	wantCode(t, r, exitFailed, "denied")
+	if !strings.Contains(r.stdout, "approval denied by dana: wrong card") {
+		t.Fatalf("the denial is not shown:\n%s", r.stdout)
+	}
+	show := homeRun(t, dir, home, nil, "show", id)
+	if !strings.Contains(show.stdout, "step refund denied by dana") || !strings.Contains(show.stdout, "run "+id+": refund failed") {
+		t.Fatalf("show:\n%s", show.stdout)
+	}
+}
+
+// TestApprovalTimeout: nobody decided within the approval's timeout: a
+// late approval is refused and the step fails.
+func TestApprovalTimeout(t *testing.T) {
+	dir, home := approvalSetup(t, "1s")
+	r := homeRun(t, dir, home, nil, "run", "refund.yaml", "--input", "payment_id=p-3", "--as", "ana")
+	wantCode(t, r, exitWaiting, "run")
+	id := runID(t, r)
+	// The approval's timeout runs on the wall clock of the processes
+	// that decide: wait it out for real.
+	time.Sleep(1100 * time.Millisecond)
+	r = homeRun(t, dir, home, nil, "approve", id, "refund", "--as", "bruno", "--progress", "plain")
+	wantCode(t, r, exitFailed, "late approval")
+	if !strings.Contains(r.stderr, "the approval of step refund timed out") || !strings.Contains(r.stdout, "approval timed out after 1s: nobody decided") {
+		t.Fatalf("late approval:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+}
+
+// TestSecretsNeverStored greps the raw bytes of the store, an export and
+// every output for secrets: a secret input, a secret() value from the
+// environment, and both echoed back by a real HTTP server and by a real
+// process, inside larger strings and JSON.
+func TestSecretsNeverStored(t *testing.T) {
+	const input, env = "in-s3cr3t-4711", "env-t0ken-0815"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"seen":%q,"note":"token %s"}`, r.Header.Get("Authorization"), r.URL.Query().Get("t"))
+	}))
+	defer srv.Close()
+	dir, home := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(dir, "leak.yaml"), `version: 1
+name: leak
+inputs:
+  password: {type: string, secret: true, required: true}
+  base: {type: string, required: true}
+steps:
+  - id: call
+    action: http.request
+    with:
+      url: ${{ inputs.base }}/x
+      query: {t: "${{ inputs.password }}"}
+      headers: {Authorization: "Bearer ${{ secret('api') }}"}
+  - id: echo
+    action: exec
+    with:
+      command: [echo, "pw=${{ inputs.password }} api=${{ secret('api') }}"]
+  - id: both
+    action: core.set
+    with:
+      json: '{"password":"${{ inputs.password }}"}'
+      seen: ${{ steps.call.outputs.json }}
+      out: ${{ steps.echo.outputs.stdout }}
+  - id: boom
+    action: core.fail
+    with:
+      message: failing with ${{ inputs.password }} and ${{ secret('api') }}
+`)
+	envs := []string{"STEWARD_SECRET_API=" + env}
+	var outputs []string
+	for _, args := range [][]string{
+		{"run", "leak.yaml", "--input", "password=" + input, "--input", "base=" + srv.URL, "--progress", "plain"},
+		{"run", "leak.yaml", "--input", "password=" + input, "--input", "base=" + srv.URL, "-o", "json"},
+	} {
+		r := homeRun(t, dir, home, envs, args...)
+		wantCode(t, r, exitFailed, "run")
+		outputs = append(outputs, r.stdout, r.stderr)
+	}
+	if !strings.Contains(outputs[0], "failing with *** and ***") {
+		t.Fatalf("the failure message is not shown redacted:\n%s", outputs[0])
+	}
+	id := runID(t, result{stdout: outputs[0]})
+	for _, args := range [][]string{{"runs", "-o", "json"}, {"runs"}, {"show", id}, {"show", id, "-o", "json"}, {"audit", "export"}} {
+		r := homeRun(t, dir, home, nil, args...)
+		wantCode(t, r, exitOK, strings.Join(args, " "))
+		outputs = append(outputs, r.stdout, r.stderr)
+	}
+	show := outputs[len(outputs)-4]
+	if !strings.Contains(show, `"Bearer ***"`) || !strings.Contains(show, `pw=*** api=***`) {
+		t.Fatalf("show -o json does not show the redacted values:\n%s", show)
+	}
+	for i, o := range outputs {
+		for _, s := range []string{input, env} {
+			if strings.Contains(o, s) {
+				t.Errorf("output %d holds the secret %q:\n%s", i, s, o)
+			}
+		}
+	}
+	err := filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, s := range []string{input, env} {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds the secret %q", path, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStorePermissions: the store is private to its user.
+func TestStorePermissions(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	r := homeRun(t, t.TempDir(), home, nil, "run", "decline-reply", "--input", "decline_code=expired_card")
+	wantCode(t, r, exitOK, "run")
+	err := filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", path, fi.Mode().Perm(), want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
