@@ -360,7 +360,9 @@ steps:
 
 func TestRunTimeoutFailsTheRun(t *testing.T) {
 	fc := clockwork.NewFakeClock()
+	started := make(chan struct{})
 	hang := act("test.hang", false, func(ctx context.Context, req *actions.Request) (map[string]any, error) {
+		close(started)
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
@@ -377,9 +379,13 @@ on_failure:
     with: {why: '${{ error.message }}'}
 `)
 	var res *engine.Result
-	runWithFakeClock(t, fc, []time.Duration{time.Minute}, func() {
-		res = run(t, rb, reg, nil, engine.Options{Clock: fc})
-	})
+	done := make(chan struct{})
+	go func() { defer close(done); res = run(t, rb, reg, nil, engine.Options{Clock: fc}) }()
+	// The run's timer exists before the step starts: advance only once
+	// the step is running, so that it is the one the timeout cancels.
+	<-started
+	fc.Advance(time.Minute)
+	<-done
 	if res.Status != engine.StatusFailed || res.Error.Code != actions.CodeTimeout {
 		t.Fatalf("status %s error %+v", res.Status, res.Error)
 	}

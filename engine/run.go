@@ -97,7 +97,7 @@ func newRunner(rb *schema.Runbook, inputs map[string]any, opts Options) *runner 
 	for _, in := range rb.Inputs {
 		if v, ok := inputs[in.Name]; ok && in.Secret {
 			r.doc.secretInputs = append(r.doc.secretInputs, in.Name)
-			opts.Redact.Add(text(v))
+			addSecret(opts.Redact, v)
 		}
 	}
 	secret := opts.Secret

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/engine/redact"
 	"github.com/stewardhq/steward/schema"
 )
 
@@ -233,7 +234,7 @@ func (r *runner) forEach(ctx context.Context, n *node, sc *scope, action actions
 			isc := sc.with("item", it, "index", i)
 			res := r.item(ictx, n, isc, action, i, it, prior)
 			results[i] = res
-			if res.status == StatusSucceeded || res.status == StatusFailed {
+			if (res.status == StatusSucceeded || res.status == StatusFailed) && !res.reused {
 				r.emit(&Event{Type: ItemFinished, Step: st.ID, Action: st.Action, Index: i, Attempt: res.attempts,
 					Status: res.status, Outputs: res.outputs, Error: res.err})
 			}
@@ -254,8 +255,9 @@ func (r *runner) forEach(ctx context.Context, n *node, sc *scope, action actions
 		switch {
 		case res.status == StatusFailed && o.err == nil:
 			o.status = StatusFailed
-			o.err = res.err
-			o.err.Message = fmt.Sprintf("item %d of %d: %s", i, len(items), res.err.Message)
+			e := *res.err // a copy: a reused item's error is the caller's
+			e.Message = fmt.Sprintf("item %d of %d: %s", i, len(items), res.err.Message)
+			o.err = &e
 		case res.status == StatusCancelled && o.status == StatusSucceeded:
 			o.status = StatusCancelled
 		}
@@ -281,6 +283,7 @@ type itemResult struct {
 	attempts int
 	unknown  string // dry run: not executed, outputs unknown because
 	reason   string
+	reused   bool // finished before a resume: recorded already
 }
 
 // item resolves the step's with for one item, executes the action with
@@ -296,7 +299,7 @@ func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Ac
 		if p := prior.Items[index]; p != nil {
 			if p.Status != "" {
 				// It finished before the run stopped.
-				return itemResult{status: p.Status, outputs: p.Outputs, err: p.Error, attempts: p.Attempt}
+				return itemResult{status: p.Status, outputs: p.Outputs, err: p.Error, attempts: p.Attempt, reused: true}
 			}
 			// An open attempt runs again (it was approved when unsafe);
 			// after a failed one, the next.
@@ -344,7 +347,7 @@ func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Ac
 			return itemResult{status: StatusCancelled, err: info, attempts: attempt}
 		}
 		var delay time.Duration
-		retry := attempt < attempts
+		retry := attempt < attempts && info.Code != CodeJournal
 		if retry {
 			retry, err = r.shouldRetry(st, sc, info)
 			if err != nil {
@@ -412,8 +415,34 @@ func (r *runner) attempt(ctx context.Context, n *node, action actions.Action, wi
 func (r *runner) learnSecrets(spec actions.Spec, out map[string]any) {
 	for _, f := range spec.Sensitive {
 		if v, ok := out[f]; ok && v != nil {
-			r.opts.Redact.Add(text(v))
+			addSecret(r.opts.Redact, v)
 		}
+	}
+}
+
+// addSecret makes v a secret. An object or a list is shown field by field,
+// so each string inside it is a secret too (not its numbers and booleans:
+// too common to be told from other values).
+func addSecret(set *redact.Set, v any) {
+	set.Add(text(v))
+	var inner func(v any)
+	inner = func(v any) {
+		switch x := v.(type) {
+		case string:
+			set.Add(x)
+		case map[string]any:
+			for _, e := range x {
+				inner(e)
+			}
+		case []any:
+			for _, e := range x {
+				inner(e)
+			}
+		}
+	}
+	switch v.(type) {
+	case map[string]any, []any:
+		inner(v)
 	}
 }
 

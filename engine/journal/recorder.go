@@ -97,7 +97,7 @@ func (r *Recorder) Event(e *engine.Event) {
 			r.add(held)
 		}
 	}
-	if e.Type == engine.StepStarted && e.Items == 0 {
+	if e.Type == engine.StepStarted && e.Items == 0 && e.Attempt == 0 { // not yet merged
 		r.started[key] = e
 		return
 	}
@@ -150,8 +150,13 @@ func (r *Recorder) Close() error {
 
 func (r *Recorder) add(e *engine.Event) {
 	d := dataOf(e)
-	if e.Type == engine.RunStarted {
+	switch e.Type {
+	case engine.RunStarted:
 		d.Origin = r.origin
+	case engine.StepStarted, engine.StepSkipped, engine.StepDryRun, engine.AttemptStarted:
+	default:
+		// The step's started record names its action and name once.
+		d.Action, d.Name = "", ""
 	}
 	b, err := json.Marshal(d)
 	if err != nil {

@@ -36,6 +36,9 @@ func (p *Printer) live(e *engine.Event) {
 	case engine.RunStarted:
 		p.above(fmt.Sprintf("run %s started", e.RunID))
 		return
+	case engine.RunResumed:
+		p.above(fmt.Sprintf("run %s resumed by %s: finished steps are not run again", e.RunID, e.Actor))
+		return
 	case engine.StepStarted:
 		if l == nil {
 			l = &line{key: k, step: e.Step, phase: e.Phase, action: e.Action, start: p.opts.Now(), status: engine.StatusRunning}

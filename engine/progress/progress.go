@@ -141,6 +141,8 @@ func (p *Printer) plain(e *engine.Event) {
 	switch e.Type {
 	case engine.RunStarted:
 		fmt.Fprintf(p.w, "%s  run %s started\n", ts, e.RunID)
+	case engine.RunResumed:
+		fmt.Fprintf(p.w, "%s  run %s resumed by %s: finished steps are not run again\n", ts, e.RunID, e.Actor)
 	case engine.StepStarted:
 		detail := e.Action
 		if e.Name != "" {
@@ -151,7 +153,11 @@ func (p *Printer) plain(e *engine.Event) {
 		}
 		out("running", detail)
 	case engine.StepWaiting:
-		out("waiting", "approval: "+e.Message)
+		if e.Interrupted {
+			out("waiting", "decision: "+e.Message)
+		} else {
+			out("waiting", "approval: "+e.Message)
+		}
 	case engine.StepApproved:
 		out("approved", e.Message)
 	case engine.AttemptStarted:

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -104,8 +105,9 @@ func (s *Set) String(x string) string {
 }
 
 // Value returns a copy of v with every secret replaced in its strings, map
-// keys included. Maps and slices of JSON-like values are copied; other
-// values are returned as they are. v itself is not changed.
+// keys included; a number that is a secret is replaced by Mask. Maps and
+// slices of JSON-like values are copied; other values are returned as they
+// are. v itself is not changed.
 func (s *Set) Value(v any) any {
 	if s.Empty() {
 		return v
@@ -151,6 +153,25 @@ func (s *Set) value(r *strings.Replacer, v any) any {
 		return out
 	case json.RawMessage:
 		return json.RawMessage(r.Replace(string(x)))
+	case int:
+		return s.number(strconv.Itoa(x), v)
+	case int64:
+		return s.number(strconv.FormatInt(x, 10), v)
+	case float64:
+		return s.number(strconv.FormatFloat(x, 'f', -1, 64), v)
+	}
+	return v
+}
+
+// number returns Mask when the number, written as text, is a secret (a
+// secret input of type integer, a sensitive output holding a number), and
+// v otherwise.
+func (s *Set) number(text string, v any) any {
+	s.mu.RLock()
+	_, ok := s.values[text]
+	s.mu.RUnlock()
+	if ok {
+		return Mask
 	}
 	return v
 }
