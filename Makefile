@@ -33,10 +33,13 @@ bench:
 	    ms = $$3 / 1e6; printf "%-44s %8d runs %12.3f ms/op %14s B/op %10s allocs/op %s\n", $$1, $$2, ms, $$(NF-3), $$(NF-1), extra; next } \
 	  /^(ok|FAIL|---)/ { print }'
 
-## fuzz: each fuzz target for FUZZTIME (default 30s)
+## fuzz: each fuzz target for FUZZTIME (default 30s): the loader, the template
+## scanner, the journal's record parser and its JSON validator
 fuzz:
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzScanTemplate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./engine/journal -run '^$$' -fuzz '^FuzzParseBody$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./engine/journal -run '^$$' -fuzz '^FuzzValidJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 ## tools: what `make test` needs beyond Go
 tools:

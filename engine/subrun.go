@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/stewardhq/steward/actions"
 	"github.com/stewardhq/steward/runbooks"
@@ -17,12 +18,23 @@ const MaxSubRunDepth = 8
 type depthKey struct{}
 
 // SubRuns runs the sub-runs of core.runbook: Resolve finds a runbook by
-// name, Catalog validates it, Options gives the options of its run. A
-// sub-run is a dry run when its parent is, and has the id PARENT_RUN.STEP.
+// name, Catalog validates it, Options gives the options of its run (with
+// its id, so that a journal can record it, or resume it when the parent's
+// step runs again). A sub-run is a dry run when its parent is, and has the
+// id PARENT_RUN.STEP, or PARENT_RUN.STEP.INDEX for a for_each item.
 type SubRuns struct {
 	Resolve func(name string) (*runbooks.Document, error)
 	Catalog schema.Catalog
-	Options func(rb *schema.Runbook, parent *actions.Request) Options
+	Options func(id string, rb *schema.Runbook, doc *runbooks.Document, parent *actions.Request) (Options, error)
+}
+
+// SubRunID is the id of the sub-run a core.runbook request starts.
+func SubRunID(parent *actions.Request) string {
+	id := parent.RunID + "." + parent.StepID
+	if parent.Index >= 0 {
+		id += "." + strconv.Itoa(parent.Index)
+	}
+	return id
 }
 
 // Run has the signature of core.RunFunc.
@@ -39,8 +51,12 @@ func (s SubRuns) Run(ctx context.Context, name string, inputs map[string]any, pa
 	if len(diags) > 0 {
 		return nil, actions.Errorf(actions.CodeInvalidInput, "core.runbook: %s is invalid: %s", name, diags[0].Header())
 	}
-	opts := s.Options(rb, parent)
-	opts.RunID = parent.RunID + "." + parent.StepID
+	id := SubRunID(parent)
+	opts, err := s.Options(id, rb, doc, parent)
+	if err != nil {
+		return nil, actions.Errorf(actions.CodeFailed, "core.runbook %s: %v", name, err)
+	}
+	opts.RunID = id
 	opts.DryRun = parent.DryRun
 	opts.Version = doc.SHA256
 	res, err := Run(context.WithValue(ctx, depthKey{}, depth+1), rb, inputs, opts)

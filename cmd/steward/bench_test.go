@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stewardhq/steward/schema/schematest"
@@ -39,18 +40,37 @@ func BenchmarkValidateFolder1000(b *testing.B) {
 	benchValidate(b, dir)
 }
 
-// BenchmarkRunOneStep: `steward run` of a 1-step runbook, the whole
-// process with its progress output (target: under 10 ms wall).
-func BenchmarkRunOneStep(b *testing.B) {
+// benchRunProcess times the whole `steward run` process, journal included
+// (a fresh --home per benchmark, growing as a user's does).
+func benchRunProcess(b *testing.B, src string, args ...string) {
+	b.Helper()
 	dir := b.TempDir()
-	file := filepath.Join(dir, "one.yaml")
-	writeFile(b, file, "version: 1\nname: one\ninputs:\n  who: {type: string, default: world}\nsteps:\n  - id: hello\n    action: core.log\n    with: {message: 'hello ${{ inputs.who }}'}\n")
+	file := filepath.Join(dir, "rb.yaml")
+	writeFile(b, file, src)
+	home := b.TempDir()
 	for b.Loop() {
-		out, err := exec.Command(steward, "run", file, "--input", "who=bench").CombinedOutput()
+		out, err := exec.Command(steward, append([]string{"--home", home, "run", file, "--progress", "plain"}, args...)...).CombinedOutput()
 		if err != nil {
 			b.Fatalf("%v\n%s", err, out)
 		}
 	}
+}
+
+// BenchmarkRunOneStep: `steward run` of a 1-step runbook, the whole
+// process with its progress output and its journal (target: under 10 ms).
+func BenchmarkRunOneStep(b *testing.B) {
+	benchRunProcess(b, "version: 1\nname: one\ninputs:\n  who: {type: string, default: world}\nsteps:\n  - id: hello\n    action: core.log\n    with: {message: 'hello ${{ inputs.who }}'}\n", "--input", "who=bench")
+}
+
+// BenchmarkRunChain100: `steward run` of a chain of 100 core.set steps, the
+// whole process with its journal (target: under 50 ms).
+func BenchmarkRunChain100(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("version: 1\nname: chain\nsteps:\n  - id: s0\n    action: core.set\n    with: {n: 0}\n")
+	for i := 1; i < 100; i++ {
+		fmt.Fprintf(&sb, "  - id: s%d\n    action: core.set\n    with: {n: '${{ steps.s%d.outputs.n + 1 }}'}\n", i, i-1)
+	}
+	benchRunProcess(b, sb.String())
 }
 
 // BenchmarkGoHello starts a Go hello-world binary: the floor for any Go

@@ -57,6 +57,9 @@ func cancelRun(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id, comment str
 		return err
 	}
 	errw := cmd.ErrOrStderr()
+	if st.Run.Parent != "" {
+		return usageError("run %s is a sub-run of %s: cancel the run it belongs to (steward cancel %s)", id, st.Run.Parent, rootRun(id))
+	}
 	if st.Terminal() {
 		fmt.Fprintf(errw, "run %s already ended: %s; nothing to cancel\n", id, st.Run.Status)
 		return nil

@@ -19,7 +19,7 @@ func TestActionsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(doc)
-	for _, s := range newRegistry(clockwork.NewRealClock(), nil, engine.Options{}).Specs() {
+	for _, s := range newRegistry(clockwork.NewRealClock(), nil, engine.Options{}, nil).Specs() {
 		row := ""
 		for _, line := range strings.Split(text, "\n") {
 			if strings.HasPrefix(line, "| `"+s.Name+"` |") {

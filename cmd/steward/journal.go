@@ -154,7 +154,7 @@ func continuation(cmd *cobra.Command, g *globalFlags, store journal.Store, st *j
 	clock := clockwork.NewRealClock()
 	opts := engine.Options{Clock: clock, DryRun: st.Run.DryRun, Actor: st.Run.Actor, Version: st.Run.Version, Secret: envSecret,
 		Redact: &redact.Set{}}
-	reg := newRegistry(clock, cfg.Runbooks, opts)
+	reg := newRegistry(clock, cfg.Runbooks, opts, &subRunJournal{store: store, by: by})
 	opts.Registry = reg
 	rb, diags := schema.Check(src.File, src.Src, reg)
 	if len(diags) > 0 {

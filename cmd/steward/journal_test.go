@@ -288,3 +288,39 @@ func TestStorePermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSubRunsJournaled: each core.runbook sub-run is a run of its own in
+// the journal, linked to its parent, and goes on only with it.
+func TestSubRunsJournaled(t *testing.T) {
+	dir, home := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(dir, "runbooks", "child.yaml"), "version: 1\nname: child\ninputs:\n  who: {type: string, required: true}\nsteps:\n  - id: hi\n    action: core.set\n    with: {greeting: \"hi ${{ inputs.who }}\"}\noutputs:\n  greeting: ${{ steps.hi.outputs.greeting }}\n")
+	writeFile(t, filepath.Join(dir, "runbooks", "parent.yaml"), "version: 1\nname: parent\nsteps:\n  - id: call\n    for_each: ${{ [\"a\", \"b\"] }}\n    action: core.runbook\n    with: {name: child, inputs: {who: \"${{ item }}\"}}\n")
+	r := homeRun(t, dir, home, nil, "run", "parent", "--progress", "plain")
+	wantCode(t, r, exitOK, "run")
+	id := runID(t, r)
+	var runs []struct{ ID, Runbook, Parent, Status string }
+	list := homeRun(t, dir, home, nil, "runs", "-o", "json")
+	if err := json.Unmarshal([]byte(list.stdout), &runs); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, run := range runs {
+		got[run.ID] = run.Runbook + " " + run.Parent + " " + run.Status
+	}
+	want := map[string]string{id: "parent  succeeded", id + ".call.0": "child " + id + " succeeded", id + ".call.1": "child " + id + " succeeded"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("run %s: got %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	show := homeRun(t, dir, home, nil, "show", id+".call.1", "-o", "json")
+	if !strings.Contains(show.stdout, `"greeting": "hi b"`) {
+		t.Errorf("the sub-run's steps are not recorded:\n%s", show.stdout)
+	}
+	r = homeRun(t, dir, home, nil, "resume", id+".call.0")
+	wantCode(t, r, exitInvalid, "resume of a sub-run")
+	if !strings.Contains(r.stderr, "it goes on with its parent (steward resume "+id+")") {
+		t.Errorf("resume of a sub-run:\n%s", r.stderr)
+	}
+	wantCode(t, homeRun(t, dir, home, nil, "audit", "verify"), exitOK, "audit verify")
+}

@@ -80,6 +80,9 @@ func goOn(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id string, before fu
 	if err != nil {
 		return err
 	}
+	if st.Run.Parent != "" {
+		return usageError("run %s is a sub-run of %s: it goes on with its parent (steward resume %s)", id, st.Run.Parent, rootRun(id))
+	}
 	if st.Terminal() {
 		fmt.Fprintf(cmd.ErrOrStderr(), "run %s already ended: %s; nothing to resume\n", id, st.Run.Status)
 		return exitForStatus(st.Run.Status)

@@ -108,7 +108,8 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 	clock := clockwork.NewRealClock()
 	opts := engine.Options{Clock: clock, Parallel: f.parallel, DryRun: f.dryRun, Actor: actor(f.actor),
 		Version: doc.SHA256, Secret: envSecret, Redact: &redact.Set{}}
-	reg := newRegistry(clock, folders, opts)
+	subs := &subRunJournal{by: opts.Actor}
+	reg := newRegistry(clock, folders, opts, subs)
 	opts.Registry = reg
 	rb, diags := schema.Check(doc.File, doc.Src, reg)
 	if len(diags) > 0 {
@@ -130,6 +131,7 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 		return err
 	}
 	defer store.Close()
+	subs.store = store
 	now := clock.Now()
 	run, src, origin := newRunRecord(engine.NewRunID(now), rb, doc, opts, now)
 	x := &execution{cmd: cmd, cfg: cfg, store: store, rb: rb, opts: opts, run: run, source: src, origin: origin,

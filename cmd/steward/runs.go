@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -124,8 +125,15 @@ func liveStatus(cmd *cobra.Command, store journal.Store, r journal.Run) string {
 	if r.Status != string(engine.StatusRunning) {
 		return r.Status
 	}
-	if live, err := store.Live(cmd.Context(), r.ID); err == nil && !live {
+	if live, err := store.Live(cmd.Context(), rootRun(r.ID)); err == nil && !live {
 		return StatusInterrupted
 	}
 	return r.Status
+}
+
+// rootRun is the top run of a sub-run's id (PARENT.STEP[.INDEX]): the one
+// a process holds.
+func rootRun(id string) string {
+	root, _, _ := strings.Cut(id, ".")
+	return root
 }

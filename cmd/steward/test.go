@@ -54,7 +54,7 @@ file or its runbook is invalid (the other files still run).`,
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
-			reg := newRegistry(clockwork.NewRealClock(), nil, engine.Options{})
+			reg := newRegistry(clockwork.NewRealClock(), nil, engine.Options{}, nil)
 			opts := runtest.Options{Registry: reg, Verbose: verbose}
 			if filter != "" {
 				opts.Run = re

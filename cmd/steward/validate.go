@@ -55,7 +55,7 @@ Exit status: 0 when every runbook is valid, 2 when any is not.`,
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
-			return report(cmd, runbooks.CheckFiles(files, newRegistry(clockwork.NewRealClock(), nil, engine.Options{})), output)
+			return report(cmd, runbooks.CheckFiles(files, newRegistry(clockwork.NewRealClock(), nil, engine.Options{}, nil)), output)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (a JSON array of problems)")

@@ -200,8 +200,8 @@ func (cr *caseRun) subRun(ctx context.Context, name string, inputs map[string]an
 			return runbooks.Resolve(name, []string{filepath.Dir(cr.s.RunbookFile)})
 		},
 		Catalog: cr.s.reg,
-		Options: func(rb *schema.Runbook, _ *actions.Request) engine.Options {
-			return cr.options(rb, "", false, nil)
+		Options: func(_ string, rb *schema.Runbook, _ *runbooks.Document, _ *actions.Request) (engine.Options, error) {
+			return cr.options(rb, "", false, nil), nil
 		},
 	}
 	return sub.Run(ctx, name, inputs, parent)
