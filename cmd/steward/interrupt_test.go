@@ -22,7 +22,7 @@ func startRun(t *testing.T, dir string, extra ...string) (*exec.Cmd, *syncBuffer
 	args := append([]string{"run", filepath.Join(testdataDir(t), "interrupt.yaml"), "--input", "dir=" + dir}, extra...)
 	cmd := exec.Command(steward, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "STEWARD_HOME="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ func tamper(t *testing.T, home string, stmts ...string) {
 			if err := db.QueryRow(`SELECT body FROM records WHERE seq = ?`, seq).Scan(&body); err != nil {
 				t.Fatal(err)
 			}
-			s = fmt.Sprintf(`UPDATE records SET hash = '%x' WHERE seq = %s`, sha256.Sum256(body), seq)
+			s = fmt.Sprintf(`UPDATE records SET hash = X'%x' WHERE seq = %s`, sha256.Sum256(body), seq)
 		}
 		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
@@ -70,10 +70,10 @@ func TestTamperDetected(t *testing.T) {
 			return []string{`DELETE FROM records WHERE seq = 10`}
 		}, "record 11 (run RUN1, step.skipped): record 10 is missing: deleted"},
 		{"delete a run", func(ids []string) []string {
-			return []string{`DELETE FROM records WHERE run_id = '` + ids[1] + `'`, `DELETE FROM runs WHERE id = '` + ids[1] + `'`}
+			return []string{`DELETE FROM records WHERE rid = (SELECT rid FROM run_ids WHERE id = '` + ids[1] + `')`, `DELETE FROM runs WHERE id = '` + ids[1] + `'`}
 		}, "record 15 (run RUN2, run.started): records 8..14 are missing: deleted"},
 		{"delete the last run", func(ids []string) []string {
-			return []string{`DELETE FROM records WHERE run_id = '` + ids[2] + `'`, `DELETE FROM runs WHERE id = '` + ids[2] + `'`}
+			return []string{`DELETE FROM records WHERE rid = (SELECT rid FROM run_ids WHERE id = '` + ids[2] + `')`, `DELETE FROM runs WHERE id = '` + ids[2] + `'`}
 		}, "record 21: the journal's head is record 21"},
 		{"swap two records", func([]string) []string {
 			return []string{
@@ -82,9 +82,9 @@ func TestTamperDetected(t *testing.T) {
 				`UPDATE records SET seq = 10 WHERE seq = -1`}
 		}, "record 9 (run RUN1, step.finished): its columns differ from its content: it was changed"},
 		{"insert a forged record", func(ids []string) []string {
-			return []string{`DELETE FROM records WHERE seq = 12`, `INSERT INTO records (seq, run_id, time, type, body, hash) VALUES (12, '` + ids[1] +
-				`', '2026-11-21T00:00:00.000000000Z', 'step.finished', '{"seq":12,"run_id":"` + ids[1] +
-				`","time":"2026-11-21T00:00:00Z","type":"step.finished","prev_hash":"","run_prev":"","data":{"step":"draft","status":"succeeded"}}', '')`,
+			return []string{`DELETE FROM records WHERE seq = 12`, `INSERT INTO records (seq, rid, body, hash) VALUES (12, (SELECT rid FROM run_ids WHERE id = '` + ids[1] +
+				`'), '{"seq":12,"run_id":"` + ids[1] +
+				`","time":"2026-11-21T00:00:00Z","type":"step.finished","prev_hash":"","run_prev":"","data":{"step":"draft","status":"succeeded"}}', X'')`,
 				`REHASH 12`}
 		}, "record 12 (run RUN1, step.finished): its prev_hash does not match record 11: records were reordered, inserted or removed"},
 	}

@@ -20,6 +20,7 @@ type FormatError struct {
 	Reason string
 }
 
+// Error is the reason, prefixed with "journal: ".
 func (e *FormatError) Error() string { return "journal: " + e.Reason }
 
 func formatErr(reason string) error { return &FormatError{Reason: reason} }
@@ -44,23 +45,8 @@ func Seal(seq int64, runID string, prevHash, runPrev string, e Entry) Record {
 		data = emptyObject
 	}
 	b := make([]byte, 0, 120+len(runID)+len(e.Type)+len(prevHash)+len(runPrev)+len(data))
-	b = append(b, `{"seq":`...)
-	b = strconv.AppendInt(b, seq, 10)
-	b = append(b, `,"run_id":`...)
-	b = appendString(b, runID)
-	b = append(b, `,"time":"`...)
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","type":`...)
-	b = appendString(b, e.Type)
-	b = append(b, `,"prev_hash":`...)
-	b = appendString(b, prevHash)
-	b = append(b, `,"run_prev":`...)
-	b = appendString(b, runPrev)
-	b = append(b, `,"data":`...)
-	start := len(b)
-	b = append(b, data...)
-	end := len(b)
-	b = append(b, '}')
+	b = appendBody(b, seq, runID, t, e.Type, prevHash, runPrev, data)
+	start, end := len(b)-1-len(data), len(b)-1
 	return Record{
 		Seq:      seq,
 		RunID:    runID,
@@ -72,6 +58,25 @@ func Seal(seq int64, runID string, prevHash, runPrev string, e Entry) Record {
 		Hash:     HashBody(b),
 		Body:     b,
 	}
+}
+
+// appendBody appends the body Seal makes of these fields.
+func appendBody(b []byte, seq int64, runID string, t time.Time, typ, prevHash, runPrev string, data []byte) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, `,"run_id":`...)
+	b = appendString(b, runID)
+	b = append(b, `,"time":"`...)
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"prev_hash":`...)
+	b = appendString(b, prevHash)
+	b = append(b, `,"run_prev":`...)
+	b = appendString(b, runPrev)
+	b = append(b, `,"data":`...)
+	b = append(b, data...)
+	return append(b, '}')
 }
 
 // HashBody is the hex SHA-256 of a record's (or an export trailer's) body.
@@ -258,7 +263,7 @@ func parseFast(body []byte) (r Record, ok bool) {
 		return r, false
 	}
 	data := p[: len(p)-1 : len(p)-1]
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		return r, false
 	}
 	t, err := time.Parse(time.RFC3339Nano, ts)
@@ -286,21 +291,29 @@ func field(p []byte, key string) (string, []byte, bool) {
 		return "", p, false
 	}
 	for i, c := range p {
-		if c == '"' {
-			return string(p[:i]), p[i+1:], true
-		}
-		if c < 0x20 || c > 0x7e || c == '\\' {
+		if !ascii[c] {
+			if c == '"' {
+				return string(p[:i]), p[i+1:], true
+			}
 			return "", p, false
 		}
 	}
 	return "", p, false
 }
 
+// ascii marks the bytes a JSON string holds as they are, in ASCII.
+var ascii = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string, as encoding/json writes it
 // with HTML escaping off.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+		if !ascii[s[i]] {
 			return appendStringJSON(b, s)
 		}
 	}

@@ -56,6 +56,11 @@ func VerifyFile(r io.Reader) (Report, error) {
 // stop it at the first problem (first); checks that depend on the kind of
 // export, which the last line tells, keep their first failure aside
 // (gap, start) or what they need to decide at the end (runStarts, early).
+//
+// In a whole-journal export, the first seq missing explains the other
+// problems of its line (the run's chain broken, or the run's start
+// missing): those are kept apart (atGap), and the missing seq itself is
+// no problem when it shows up later: records were reordered, not removed.
 type fileCheck struct {
 	line     int
 	records  int
@@ -67,8 +72,13 @@ type fileCheck struct {
 	first *Problem // first problem of any export
 	gap   *Problem // first missing seq: a problem in a whole-journal export
 	start *Problem // first run not started by run.started: a problem without since
-	// gapFrom..gapTo are the seqs gap says are missing.
+	// gapFrom..gapTo are the seqs gap says are missing; reordered is set
+	// when one of them comes later.
 	gapFrom, gapTo int64
+	reordered      bool
+	// the problems on gap's line: a broken run chain (any export) and a
+	// run without its start (without since).
+	atGap, startAtGap *Problem
 
 	runStarts []*Problem // each run's first record, by line
 	// early holds the records older than every record before them: the
@@ -130,7 +140,7 @@ func (c *fileCheck) add(line []byte, partial bool) {
 	}
 	if c.records > 0 && h.Seq <= c.prevSeq {
 		if c.gap != nil && h.Seq >= c.gapFrom && h.Seq <= c.gapTo {
-			c.gap = nil // the seqs were not missing but out of order
+			c.reordered = true
 		}
 		c.setFirst(p(reasonOrder(h.Seq, c.prevSeq)))
 		return
@@ -144,16 +154,25 @@ func (c *fileCheck) add(line []byte, partial bool) {
 		c.gap = p(reasonMissing(c.prevSeq+1, h.Seq-1))
 		c.gapFrom, c.gapTo = c.prevSeq+1, h.Seq-1
 	}
+	atGap := c.gap != nil && c.gap.Line == c.line
 	last, seen := c.runLast[h.RunID]
-	if seen && h.RunPrev != last {
+	switch {
+	case seen && h.RunPrev != last && atGap:
+		c.atGap = p(reasonRunPrev)
+	case seen && h.RunPrev != last:
 		c.setFirst(p(reasonRunPrev))
 		return
-	}
-	if !seen {
-		if c.start == nil && h.Type != typeRunStarted {
-			c.start = p(reasonFirst(h.Type))
-		} else if c.start == nil && h.RunPrev != "" {
-			c.start = p(reasonRunPrev)
+	case !seen:
+		var start *Problem
+		if h.Type != typeRunStarted {
+			start = p(reasonFirst(h.Type))
+		} else if h.RunPrev != "" {
+			start = p(reasonRunPrev)
+		}
+		if atGap {
+			c.startAtGap = start
+		} else if c.start == nil {
+			c.start = start
 		}
 		c.runStarts = append(c.runStarts, p(""))
 	}
@@ -186,7 +205,7 @@ func (c *fileCheck) finish() Report {
 	rep := Report{Records: c.records, Runs: len(c.runLast), Head: c.prevHash}
 	t := c.tr
 	if t == nil {
-		rep.Problem = c.first
+		rep.Problem = earliest(c.atGap, c.first)
 		if rep.Problem == nil && c.records == 0 {
 			rep.Problem = &Problem{Reason: "the export has no records and no export.end line: it was truncated"}
 		} else if rep.Problem == nil {
@@ -195,7 +214,18 @@ func (c *fileCheck) finish() Report {
 		return rep
 	}
 	// On the same line, the first found is the one reported.
-	found := []*Problem{c.first}
+	var found []*Problem
+	if t.RunID == "" && t.Since == "" {
+		if !c.reordered {
+			found = append(found, c.gap)
+		}
+		found = append(found, c.first, c.start)
+		rep.Problem = earliest(found...)
+		if rep.Problem == nil {
+			rep.Problem = c.trailerProblem()
+		}
+		return rep
+	}
 	if t.RunID != "" {
 		for _, p := range c.runStarts {
 			if p.RunID != t.RunID {
@@ -216,17 +246,11 @@ func (c *fileCheck) finish() Report {
 			}
 		}
 	}
-	if t.RunID == "" && t.Since == "" {
-		found = append(found, c.gap)
-	}
+	found = append(found, c.atGap, c.first)
 	if t.Since == "" {
-		found = append(found, c.start)
+		found = append(found, c.startAtGap, c.start)
 	}
-	for _, p := range found {
-		if p != nil && (rep.Problem == nil || p.Line < rep.Problem.Line) {
-			rep.Problem = p
-		}
-	}
+	rep.Problem = earliest(found...)
 	if rep.Problem == nil {
 		rep.Problem = c.trailerProblem()
 	}
@@ -256,4 +280,16 @@ func (c *fileCheck) trailerProblem() *Problem {
 		return p("has type %q", t.Type)
 	}
 	return nil
+}
+
+// earliest is the problem on the first line; of several on that line, the
+// first given.
+func earliest(ps ...*Problem) *Problem {
+	var e *Problem
+	for _, p := range ps {
+		if p != nil && (e == nil || p.Line < e.Line) {
+			e = p
+		}
+	}
+	return e
 }

@@ -3,7 +3,9 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,25 +77,29 @@ func appendTx(ctx context.Context, tx *sql.Tx, b journal.Batch, entries []journa
 	var recs []journal.Record
 	if len(entries) > 0 {
 		var seq int64
-		var prev, runPrev string
+		var prev string
 		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM head WHERE id = 1`).Scan(&seq, &prev)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("journal: append: reading the head: %w", err)
 		}
-		err = tx.QueryRowContext(ctx, `SELECT hash FROM records WHERE run_id = ? ORDER BY seq DESC LIMIT 1`, b.RunID).Scan(&runPrev)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		rid, runPrev, err := runTail(ctx, tx, b.RunID)
+		if err != nil {
 			return nil, fmt.Errorf("journal: append: reading run %s: %w", b.RunID, err)
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO records (seq, run_id, time, type, body, hash) VALUES (?, ?, ?, ?, ?, ?)`)
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO records (seq, rid, body, hash) VALUES (?, ?, ?, ?)`)
 		if err != nil {
 			return nil, fmt.Errorf("journal: append: %w", err)
 		}
 		defer ins.Close()
 		recs = make([]journal.Record, len(entries))
+		var hash [sha256.Size]byte
 		for i, e := range entries {
 			seq++
 			r := journal.Seal(seq, b.RunID, prev, runPrev, e)
-			if _, err := ins.ExecContext(ctx, r.Seq, r.RunID, r.Time.Format(timeFormat), r.Type, r.Body, r.Hash); err != nil {
+			if _, err := hex.Decode(hash[:], []byte(r.Hash)); err != nil {
+				return nil, fmt.Errorf("journal: append: record %d: %w", seq, err)
+			}
+			if _, err := ins.ExecContext(ctx, r.Seq, rid, r.Body, hash[:]); err != nil {
 				return nil, fmt.Errorf("journal: append: record %d: %w", seq, err)
 			}
 			prev, runPrev = r.Hash, r.Hash
@@ -128,6 +134,29 @@ func appendTx(ctx context.Context, tx *sql.Tx, b journal.Batch, entries []journa
 		}
 	}
 	return recs, nil
+}
+
+// runTail returns the number run_ids gives the run, numbering it if it
+// has none yet, and the hash of its last record ("" when it has none).
+func runTail(ctx context.Context, tx *sql.Tx, runID string) (rid int64, last string, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT rid FROM run_ids WHERE id = ?`, runID).Scan(&rid)
+	if errors.Is(err, sql.ErrNoRows) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO run_ids (id) VALUES (?)`, runID)
+		if err != nil {
+			return 0, "", err
+		}
+		rid, err = res.LastInsertId()
+		return rid, "", err
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	var hash []byte
+	err = tx.QueryRowContext(ctx, `SELECT hash FROM records WHERE rid = ? ORDER BY seq DESC LIMIT 1`, rid).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rid, "", nil
+	}
+	return rid, hex.EncodeToString(hash), err
 }
 
 // checkData returns an entry's data as it is sealed: {} when empty, a

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -97,27 +98,23 @@ func parseTime(s string) (time.Time, error) {
 	return t.UTC(), err
 }
 
-const recordColumns = `seq, run_id, time, type, body, hash`
+// recordQuery reads records with the id of the run they are filed under
+// ("" when run_ids has no such run: the table was edited).
+const recordQuery = `SELECT r.seq, coalesce(k.id, ''), r.body, r.hash
+	FROM records r LEFT JOIN run_ids k ON k.rid = r.rid`
 
 // Records calls fn for each record in seq order: of run runID, or of all
-// runs when runID is "", whose time is since or later. Seq, RunID, Time
-// and Type come from the table's columns, the other fields from the
-// record's body; a record whose body does not parse is still passed on,
-// with those fields empty, for Verify to name. fn may keep the record.
+// runs when runID is "", whose time is since or later. Seq and RunID come
+// from the table's columns, the other fields from the record's body; a
+// record whose body does not parse is still passed on (whatever since
+// is), with those fields empty, for Verify to name. fn may keep the
+// record.
 func (s *Store) Records(ctx context.Context, runID string, since time.Time, fn func(journal.Record) error) error {
-	var where []string
-	var args []any
+	q, args := recordQuery, []any(nil)
 	if runID != "" {
-		where, args = append(where, `run_id = ?`), append(args, runID)
+		q, args = q+` WHERE r.rid = (SELECT rid FROM run_ids WHERE id = ?)`, append(args, runID)
 	}
-	if !since.IsZero() {
-		where, args = append(where, `time >= ?`), append(args, formatTime(since))
-	}
-	q := `SELECT ` + recordColumns + ` FROM records`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q += ` ORDER BY seq`
+	q += ` ORDER BY r.seq`
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("journal: reading records: %w", err)
@@ -127,6 +124,10 @@ func (s *Store) Records(ctx context.Context, runID string, since time.Time, fn f
 		r, err := scanRecord(rows)
 		if err != nil {
 			return fmt.Errorf("journal: reading records: %w", err)
+		}
+		// A body that did not parse (Data nil) has no time to compare.
+		if !since.IsZero() && r.Data != nil && r.Time.Before(since) {
+			continue
 		}
 		if err := fn(r); err != nil {
 			return err
@@ -140,7 +141,7 @@ func (s *Store) Records(ctx context.Context, runID string, since time.Time, fn f
 
 // Record returns the record with seq, or ok false.
 func (s *Store) Record(ctx context.Context, seq int64) (journal.Record, bool, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+recordColumns+` FROM records WHERE seq = ?`, seq)
+	rows, err := s.r.QueryContext(ctx, recordQuery+` WHERE r.seq = ?`, seq)
 	if err != nil {
 		return journal.Record{}, false, fmt.Errorf("journal: reading record %d: %w", seq, err)
 	}
@@ -160,20 +161,19 @@ func (s *Store) Record(ctx context.Context, seq int64) (journal.Record, bool, er
 
 func scanRecord(rows *sql.Rows) (journal.Record, error) {
 	var seq int64
-	var runID, ts, typ, hash string
+	var runID string
 	var body []byte
-	if err := rows.Scan(&seq, &runID, &ts, &typ, &body, &hash); err != nil {
+	var hash sql.RawBytes
+	if err := rows.Scan(&seq, &runID, &body, &hash); err != nil {
 		return journal.Record{}, err
 	}
 	r, err := journal.ParseBody(body)
 	if err != nil {
 		r = journal.Record{Body: body}
 	}
-	r.Seq, r.RunID, r.Type, r.Hash = seq, runID, typ, hash
-	r.Time, err = parseTime(ts)
-	if err != nil {
-		return journal.Record{}, fmt.Errorf("record %d: time: %w", seq, err)
-	}
+	// The hash is stored as 32 bytes; any other value (the table was
+	// edited) is still hex-encoded, and does not match the body.
+	r.Seq, r.RunID, r.Hash = seq, runID, hex.EncodeToString(hash)
 	return r, nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/stewardhq/steward/engine/journal"
 
@@ -27,16 +29,27 @@ const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // migrations are the schema versions, in order: migrations[i] takes a
 // database from version i to i+1.
+//
+// A record is stored as its body, byte for byte what Seal made and
+// Export writes, and its hash as 32 raw bytes (Record.Hash is their hex).
+// Beside the body a record keeps only seq and rid, the run it is filed
+// under: its time, type, prev_hash and run_prev are read from the body,
+// which the hash covers. rid numbers the run in run_ids, which only maps
+// run ids to numbers, apart from runs: a run whose summary was deleted
+// keeps its records findable, for Verify to name. records_rid need not
+// name seq: every index entry ends with the rowid, seq.
 var migrations = []string{
-	`CREATE TABLE records (
-		seq    INTEGER PRIMARY KEY,
-		run_id TEXT NOT NULL,
-		time   TEXT NOT NULL,
-		type   TEXT NOT NULL,
-		body   BLOB NOT NULL,
-		hash   TEXT NOT NULL
+	`CREATE TABLE run_ids (
+		rid INTEGER PRIMARY KEY,
+		id  TEXT NOT NULL UNIQUE
 	);
-	CREATE INDEX records_run ON records (run_id, seq);
+	CREATE TABLE records (
+		seq  INTEGER PRIMARY KEY,
+		rid  INTEGER NOT NULL,
+		body BLOB NOT NULL,
+		hash BLOB NOT NULL
+	);
+	CREATE INDEX records_rid ON records (rid);
 	CREATE TABLE head (
 		id   INTEGER PRIMARY KEY CHECK (id = 1),
 		seq  INTEGER NOT NULL,
@@ -104,7 +117,7 @@ func Open(home string) (*Store, error) {
 		return nil, fmt.Errorf("journal: opening %s: %w", s.path, err)
 	}
 	s.r.SetMaxIdleConns(4)
-	if err := s.migrate(context.Background()); err != nil {
+	if err := s.migrateRetrying(context.Background()); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -152,7 +165,33 @@ func createPrivate(path string) error {
 
 // migrate applies the migrations the database lacks, in one immediate
 // transaction, so that concurrent Opens apply each once.
+// migrateRetrying migrates, and tries again while the database is busy:
+// when several processes open a new journal at once, SQLite answers
+// SQLITE_BUSY to the switch to WAL mode without waiting for the busy
+// timeout.
+func (s *Store) migrateRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := s.migrate(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(delay)
+	}
+}
+
+// current says whether the schema is up to date, reading without a write
+// lock, so that opening an existing journal does not queue behind writers.
+func (s *Store) current(ctx context.Context) bool {
+	var version int
+	err := s.r.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
+	return err == nil && version == len(migrations)
+}
+
 func (s *Store) migrate(ctx context.Context) (err error) {
+	if s.current(ctx) {
+		return nil
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("journal: opening %s: %w", s.path, err)
