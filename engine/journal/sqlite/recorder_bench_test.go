@@ -33,12 +33,27 @@ func chainRunbook(n int) string {
 // one process: the difference is the journal's cost. With the journal it
 // reports the bytes the store grew by per run.
 func benchJournal(b *testing.B, steps int, withJournal bool) {
+	benchJournalOf(b, chainRunbook(steps), steps, withJournal)
+}
+
+// touch is an action that declares it mutates and does nothing: each
+// step of it makes the journal write durably (fsync) before it runs.
+type touch struct{}
+
+func (touch) Spec() actions.Spec {
+	return actions.Spec{Name: "bench.touch", Mutates: true, Input: &schema.DataSchema{Type: schema.Types{"object"}}}
+}
+func (touch) Execute(context.Context, *actions.Request) (map[string]any, error) { return nil, nil }
+
+func benchJournalOf(b *testing.B, src string, steps int, withJournal bool) {
 	clock := clockwork.NewRealClock()
 	reg := actions.NewRegistry()
 	if err := reg.Register(core.Actions(clock, nil)...); err != nil {
 		b.Fatal(err)
 	}
-	src := chainRunbook(steps)
+	if err := reg.Register(touch{}); err != nil {
+		b.Fatal(err)
+	}
 	rb, diags := schema.Check("chain.yaml", []byte(src), reg)
 	if len(diags) > 0 {
 		b.Fatal(diags.Render())
@@ -94,3 +109,24 @@ func BenchmarkChain100NoJournal(b *testing.B) { benchJournal(b, 100, false) }
 func BenchmarkChain100Journal(b *testing.B)   { benchJournal(b, 100, true) }
 func BenchmarkOneStepNoJournal(b *testing.B)  { benchJournal(b, 1, false) }
 func BenchmarkOneStepJournal(b *testing.B)    { benchJournal(b, 1, true) }
+
+// BenchmarkMutating100Journal: 100 steps of an action that mutates: the
+// cost of the durable write (fsync) before each of them.
+func BenchmarkMutating100Journal(b *testing.B) {
+	benchJournalOf(b, touches(100), 100, true)
+}
+
+// BenchmarkMutating100NoJournal: the same without the journal.
+func BenchmarkMutating100NoJournal(b *testing.B) {
+	benchJournalOf(b, touches(100), 100, false)
+}
+
+// touches is n bench.touch steps, one after the other.
+func touches(n int) string {
+	var b strings.Builder
+	b.WriteString("version: 1\nname: touches\nsteps:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - id: s%d\n    action: bench.touch\n    with: {i: %d}\n", i, i)
+	}
+	return b.String()
+}
