@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -37,23 +35,10 @@ type result struct {
 	code           int
 }
 
-// run executes the binary in dir with args.
+// run executes the binary in dir with args, with a home of its own.
 func run(t *testing.T, dir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(steward, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "STEWARD_HOME="+t.TempDir(), "NO_COLOR=1")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running steward: %v", err)
-	}
-	return result{out.String(), errb.String(), code}
+	return homeRun(t, dir, t.TempDir(), nil, args...)
 }
 
 func writeFile(t testing.TB, path, content string) {

@@ -24,12 +24,15 @@ func (f *goOnFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.progress, "progress", "auto", "auto, live or plain")
 }
 
-func (f *goOnFlags) check() error {
-	if f.output != "text" && f.output != "json" {
-		return usageError("unknown output format %q: use text or json", f.output)
+func (f *goOnFlags) check() error { return checkOutput(f.output, f.progress) }
+
+// checkOutput checks the -o and --progress flags of the commands that run.
+func checkOutput(output, progress string) error {
+	if output != "text" && output != "json" {
+		return usageError("unknown output format %q: use text or json", output)
 	}
-	if f.progress != "auto" && f.progress != "live" && f.progress != "plain" {
-		return usageError("unknown progress style %q: use auto, live or plain", f.progress)
+	if progress != "auto" && progress != "live" && progress != "plain" {
+		return usageError("unknown progress style %q: use auto, live or plain", progress)
 	}
 	return nil
 }

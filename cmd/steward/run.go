@@ -87,11 +87,8 @@ func usageError(format string, args ...any) error {
 }
 
 func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) error {
-	if f.output != "text" && f.output != "json" {
-		return usageError("unknown output format %q: use text or json", f.output)
-	}
-	if f.progress != "auto" && f.progress != "live" && f.progress != "plain" {
-		return usageError("unknown progress style %q: use auto, live or plain", f.progress)
+	if err := checkOutput(f.output, f.progress); err != nil {
+		return err
 	}
 	if f.parallel < 1 || f.parallel > 1024 {
 		return usageError("--parallel must be between 1 and 1024, got %d", f.parallel)
