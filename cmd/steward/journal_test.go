@@ -324,3 +324,109 @@ func TestSubRunsJournaled(t *testing.T) {
 	}
 	wantCode(t, homeRun(t, dir, home, nil, "audit", "verify"), exitOK, "audit verify")
 }
+
+const cancelRunbook = `version: 1
+name: grant
+steps:
+  - id: grant
+    action: core.set
+    with: {granted: true}
+    undo:
+      action: core.log
+      with: {message: revoked}
+  - id: hold
+    action: exec
+    with: {command: [sleep, "30"]}
+  - id: confirm
+    approval: {message: "Confirm?"}
+    action: core.set
+    with: {confirmed: true}
+`
+
+// startHeld starts the runbook in the background and returns once its
+// second step runs.
+func startHeld(t *testing.T, dir, home string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(steward, "--home", home, "run", "grant.yaml", "--progress", "plain")
+	cmd.Dir = dir
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	holding := regexp.MustCompile(`hold +running`)
+	for i := 0; i < 3000 && !holding.MatchString(out.String()); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !holding.MatchString(out.String()) {
+		cmd.Process.Kill()
+		t.Fatalf("the run did not reach its second step:\n%s", out.String())
+	}
+	return cmd, runID(t, result{stdout: out.String()})
+}
+
+// TestKilledRunIsInterruptedThenCancelled: a run whose process was killed
+// is listed as interrupted, not running; steward cancel stops it, runs the
+// undo of what finished, and records who asked.
+func TestKilledRunIsInterruptedThenCancelled(t *testing.T) {
+	dir, home := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(dir, "grant.yaml"), cancelRunbook)
+	cmd, id := startHeld(t, dir, home)
+	if got := homeRun(t, dir, home, nil, "runs", "--status", "running", "-o", "json").stdout; !strings.Contains(got, id) {
+		t.Fatalf("a live run is not listed as running:\n%s", got)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if got := homeRun(t, dir, home, nil, "runs", "--status", "interrupted", "-o", "json").stdout; !strings.Contains(got, id) {
+		t.Fatalf("a killed run is not listed as interrupted:\n%s", got)
+	}
+	r := homeRun(t, dir, home, nil, "cancel", id, "--as", "bruno", "--comment", "ticket closed", "--progress", "plain")
+	wantCode(t, r, exitOK, "cancel")
+	if !strings.Contains(r.stdout, "grant (undo)") && !strings.Contains(r.stdout, "undo:grant") {
+		t.Errorf("the undo of the finished step did not run:\n%s", r.stdout)
+	}
+	var doc struct {
+		Run      struct{ Status string }
+		Timeline []struct {
+			Type string
+			Data map[string]any
+		}
+	}
+	show := homeRun(t, dir, home, nil, "show", id, "-o", "json")
+	if err := json.Unmarshal([]byte(show.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	asked := false
+	for _, e := range doc.Timeline {
+		if e.Type == "run.cancel_requested" && e.Data["by"] == "bruno" && e.Data["comment"] == "ticket closed" {
+			asked = true
+		}
+	}
+	if doc.Run.Status != "cancelled" || !asked {
+		t.Fatalf("status %s, cancel recorded: %v\n%s", doc.Run.Status, asked, show.stdout)
+	}
+	wantCode(t, homeRun(t, dir, home, nil, "audit", "verify"), exitOK, "audit verify")
+}
+
+// TestCancelLiveRun: steward cancel asks the process running the run to
+// stop, as Ctrl-C would, and waits for it.
+func TestCancelLiveRun(t *testing.T) {
+	dir, home := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(dir, "grant.yaml"), cancelRunbook)
+	cmd, id := startHeld(t, dir, home)
+	r := homeRun(t, dir, home, nil, "cancel", id, "--as", "bruno")
+	wantCode(t, r, exitOK, "cancel")
+	if !strings.Contains(r.stderr, "run "+id+" is cancelled") {
+		t.Fatalf("cancel:\n%s", r.stderr)
+	}
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != exitFailed {
+		t.Fatalf("the cancelled run's process: %v, want exit 1", err)
+	}
+	show := homeRun(t, dir, home, nil, "show", id)
+	if !strings.Contains(show.stdout, "grant (undo)  core.log  succeeded") {
+		t.Fatalf("the undo did not run:\n%s", show.stdout)
+	}
+}
