@@ -420,29 +420,27 @@ func (r *runner) learnSecrets(spec actions.Spec, out map[string]any) {
 	}
 }
 
-// addSecret makes v a secret. An object or a list is shown field by field,
-// so each string inside it is a secret too (not its numbers and booleans:
-// too common to be told from other values).
+// addSecret makes v a secret, and each string inside it when it is an
+// object or a list (not its numbers and booleans: too common to be told
+// from other values).
 func addSecret(set *redact.Set, v any) {
 	set.Add(text(v))
-	var inner func(v any)
-	inner = func(v any) {
-		switch x := v.(type) {
-		case string:
-			set.Add(x)
-		case map[string]any:
-			for _, e := range x {
-				inner(e)
-			}
-		case []any:
-			for _, e := range x {
-				inner(e)
-			}
+	eachString(v, set.Add)
+}
+
+// eachString calls f with every string in v, nested ones included.
+func eachString(v any, f func(string)) {
+	switch x := v.(type) {
+	case string:
+		f(x)
+	case map[string]any:
+		for _, e := range x {
+			eachString(e, f)
 		}
-	}
-	switch v.(type) {
-	case map[string]any, []any:
-		inner(v)
+	case []any:
+		for _, e := range x {
+			eachString(e, f)
+		}
 	}
 }
 

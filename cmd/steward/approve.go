@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/engine/journal"
-	"github.com/stewardhq/steward/schema"
 )
 
 func newApproveCmd(g *globalFlags) *cobra.Command {
@@ -43,8 +42,8 @@ Exit status: as steward run; 1 also when the decision is refused.`,
 				return err
 			}
 			id, step := args[0], args[1]
-			return goOn(cmd, g, f, id, func(store journal.Store, st *journal.State) error {
-				return decide(cmd, g, store, st, step, !deny, comment, actor(f.actor))
+			return goOn(cmd, g, f, id, func(x *execution, st *journal.State) error {
+				return decide(x, st, step, !deny, comment, actor(f.actor))
 			})
 		},
 	}
@@ -54,44 +53,35 @@ Exit status: as steward run; 1 also when the decision is refused.`,
 	return cmd
 }
 
-// decide checks that by may decide step and records the decision.
-func decide(cmd *cobra.Command, g *globalFlags, store journal.Store, st *journal.State, step string, approved bool, comment, by string) error {
+// decide checks that by may decide step of the run x goes on with, and
+// records the decision.
+func decide(x *execution, st *journal.State, step string, approved bool, comment, by string) error {
 	w, err := st.WaitingFor(step)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	cfg, err := g.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	src, err := store.Source(cmd.Context(), st.Run.Version)
-	if err != nil {
-		return &exitError{code: exitFailed, err: err}
-	}
-	rb, diags := schema.Check(src.File, src.Src, nil)
-	if len(diags) > 0 {
-		return &exitError{code: exitFailed, err: fmt.Errorf("run %s: its runbook does not load: %s", st.Run.ID, diags[0].Header())}
-	}
 	var approvers []string
 	var timeout time.Duration
-	if s := stepOf(rb, step); s != nil && s.Approval != nil {
+	if s := stepOf(x.rb, step); s != nil && s.Approval != nil {
 		approvers, timeout = s.Approval.Approvers, s.Approval.Timeout
 	}
+	errw := x.cmd.ErrOrStderr()
 	now := time.Now()
 	if !w.Interrupted && timeout > 0 && now.Sub(w.Since) >= timeout {
-		fmt.Fprintf(cmd.ErrOrStderr(), "the approval of step %s timed out at %s: nobody decided within %s; the step fails\n",
+		// Nothing to record: the run goes on and the step fails.
+		fmt.Fprintf(errw, "the approval of step %s timed out at %s: nobody decided within %s; the step fails\n",
 			step, w.Since.Add(timeout).UTC().Format(time.RFC3339), timeout)
 		return nil
 	}
-	policy := journal.Policy{Groups: cfg.Approvals.Groups, AllowSelfApproval: cfg.Approvals.AllowSelfApproval}
-	if err := policy.MayDecide(st, w, by, approvers, timeout, now); err != nil {
+	policy := journal.Policy{Groups: x.cfg.Approvals.Groups, AllowSelfApproval: x.cfg.Approvals.AllowSelfApproval}
+	if err := policy.MayDecide(st, w, by, approvers); err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("refused: %w", err)}
 	}
 	data, err := json.Marshal(&journal.Data{Step: step, Approved: approved, By: by, Comment: comment, Interrupted: w.Interrupted})
 	if err != nil {
 		return err
 	}
-	_, err = store.Append(cmd.Context(), journal.Batch{RunID: st.Run.ID, Sync: true,
+	_, err = x.store.Append(x.cmd.Context(), journal.Batch{RunID: st.Run.ID, Sync: true,
 		Entries: []journal.Entry{{Type: journal.ApprovalDecided, Time: now, Data: data}}})
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
@@ -100,6 +90,6 @@ func decide(cmd *cobra.Command, g *globalFlags, store journal.Store, st *journal
 	if !approved {
 		verb = "denied"
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s step %s of run %s as %s; the run goes on\n", verb, step, st.Run.ID, by)
+	fmt.Fprintf(errw, "%s step %s of run %s as %s; the run goes on\n", verb, step, st.Run.ID, by)
 	return nil
 }

@@ -164,13 +164,20 @@ func continuation(cmd *cobra.Command, g *globalFlags, store journal.Store, st *j
 	if err != nil {
 		return nil, nil, err
 	}
+	x := &execution{cmd: cmd, cfg: cfg, store: store, rb: rb, opts: opts, output: "text", progress: "auto"}
+	x.resumeFrom(st, by)
+	return x, inputs, nil
+}
+
+// resumeFrom makes the execution go on from where the journal says the
+// run stands.
+func (x *execution) resumeFrom(st *journal.State, by string) {
 	resume := *st.Resume
 	resume.By = by
-	opts.Resume = &resume
-	opts.Approver = st.Approver(clock.Now)
-	run := st.Run
-	run.FinishedAt = time.Time{}
-	return &execution{cmd: cmd, cfg: cfg, store: store, rb: rb, opts: opts, run: run, output: "text", progress: "auto"}, inputs, nil
+	x.opts.Resume = &resume
+	x.opts.Approver = st.Approver(x.opts.Clock.Now)
+	x.run = st.Run
+	x.run.FinishedAt = time.Time{}
 }
 
 // recordedInputs are the run's inputs from its run.started record, with

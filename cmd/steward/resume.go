@@ -71,9 +71,10 @@ Exit status: as steward run.`,
 	return cmd
 }
 
-// goOn continues a run; before, when set, runs under the run's lock
-// first (an approval decision).
-func goOn(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id string, before func(journal.Store, *journal.State) error) error {
+// goOn continues a run; before, when set, runs first, once everything
+// the run needs to go on (its runbook, secret inputs) has been checked: it
+// records a decision, and the run goes on from the journal as it is then.
+func goOn(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id string, before func(*execution, *journal.State) error) error {
 	store, err := openStore(g)
 	if err != nil {
 		return err
@@ -93,22 +94,19 @@ func goOn(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id string, before fu
 	if live, err := store.Live(cmd.Context(), id); err == nil && live {
 		return &exitError{code: exitFailed, err: fmt.Errorf("run %s is running in process %d on %s: nothing to resume", id, st.Run.PID, st.Run.Host)}
 	}
+	by := actor(f.actor)
+	x, inputs, err := continuation(cmd, g, store, st, f.inputs, by)
+	if err != nil {
+		return err
+	}
 	if before != nil {
-		// Everything the run needs to go on (its runbook, secret inputs)
-		// is checked before a decision is recorded.
-		if _, _, err := continuation(cmd, g, store, st, f.inputs, actor(f.actor)); err != nil {
-			return err
-		}
-		if err := before(store, st); err != nil {
+		if err := before(x, st); err != nil {
 			return err
 		}
 		if st, err = loadRun(cmd.Context(), store, id); err != nil {
 			return err
 		}
-	}
-	x, inputs, err := continuation(cmd, g, store, st, f.inputs, actor(f.actor))
-	if err != nil {
-		return err
+		x.resumeFrom(st, by)
 	}
 	x.output, x.progress = f.output, f.progress
 	return x.execute(inputs)
