@@ -3,29 +3,113 @@ package actions
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/stewardhq/steward/schema"
 )
 
-// Registry holds the actions a run may use, by name. It is filled before
-// runs start and read-only afterwards, so it is safe for concurrent reads.
+// Registry holds the actions a run may use, by name: built-ins registered
+// up front, and plugin actions loaded from its sources the first time a
+// name of that plugin is looked up. It is safe for concurrent use.
 type Registry struct {
+	mu      sync.RWMutex
 	actions map[string]Action
 	plugins map[string]bool // plugins whose every action is registered
+	sources []Source
+	tried   map[string]error // plugins asked of the sources, and why they failed
+	loading sync.Mutex       // one plugin loads at a time
+}
+
+// Source supplies the actions of plugins that are loaded on first use, such
+// as the installed plugin binaries.
+type Source interface {
+	// Plugins lists the names of the plugins it has.
+	Plugins() []string
+	// Load returns the actions of one of them, named PLUGIN.ACTION. An
+	// error says why the plugin cannot be used (not pinned, did not
+	// start, described itself wrongly).
+	Load(plugin string) ([]Action, error)
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{actions: map[string]Action{}, plugins: map[string]bool{}}
+	return &Registry{actions: map[string]Action{}, plugins: map[string]bool{}, tried: map[string]error{}}
 }
+
+// AddSource adds a source of plugin actions, asked after the actions
+// already registered and after earlier sources.
+func (r *Registry) AddSource(s Source) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sources = append(r.sources, s)
+}
+
+// ErrNoPlugin means no source has the plugin.
+var ErrNoPlugin = errors.New("actions: plugin not installed")
+
+// load asks the sources for a plugin, once; it returns nil when the
+// plugin's actions are registered.
+func (r *Registry) load(plugin string) error {
+	r.mu.RLock()
+	done := r.plugins[plugin]
+	err, tried := r.tried[plugin]
+	r.mu.RUnlock()
+	if done {
+		return nil
+	}
+	if tried {
+		return err
+	}
+	r.loading.Lock()
+	defer r.loading.Unlock()
+	r.mu.RLock()
+	srcs := r.sources
+	err, tried = r.tried[plugin]
+	r.mu.RUnlock()
+	if tried {
+		return err
+	}
+	err = ErrNoPlugin
+	for _, s := range srcs {
+		if !contains(s.Plugins(), plugin) {
+			continue
+		}
+		var acts []Action
+		if acts, err = s.Load(plugin); err == nil {
+			err = r.Register(acts...)
+		}
+		break
+	}
+	r.mu.Lock()
+	r.tried[plugin] = err
+	r.mu.Unlock()
+	return err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Problem says why a plugin's actions are not available: ErrNoPlugin when
+// no source has it, or why it could not be loaded. It is nil when they
+// are.
+func (r *Registry) Problem(plugin string) error { return r.load(plugin) }
 
 // Register adds actions. The plugin part of their names (core, http,
 // payments...) is then covered: an action of that plugin not registered is
 // unknown. Registering a name twice is an error.
 func (r *Registry) Register(acts ...Action) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, a := range acts {
 		name := a.Spec().Name
 		plugin, _, _ := strings.Cut(name, ".")
@@ -38,14 +122,42 @@ func (r *Registry) Register(acts ...Action) error {
 	return nil
 }
 
-// Lookup returns the named action.
+// Lookup returns the named action, loading its plugin on first use.
 func (r *Registry) Lookup(name string) (Action, bool) {
+	r.mu.RLock()
 	a, ok := r.actions[name]
+	r.mu.RUnlock()
+	if ok {
+		return a, true
+	}
+	plugin, _, _ := strings.Cut(name, ".")
+	if r.load(plugin) != nil {
+		return nil, false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	a, ok = r.actions[name]
 	return a, ok
 }
 
-// Specs returns the specs of every action, sorted by name.
+// loadAll loads every plugin of every source.
+func (r *Registry) loadAll() {
+	r.mu.RLock()
+	srcs := r.sources
+	r.mu.RUnlock()
+	for _, s := range srcs {
+		for _, p := range s.Plugins() {
+			_ = r.load(p)
+		}
+	}
+}
+
+// Specs returns the specs of every action, sorted by name, loading every
+// plugin of its sources.
 func (r *Registry) Specs() []Spec {
+	r.loadAll()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	out := make([]Spec, 0, len(r.actions))
 	for _, a := range r.actions {
 		out = append(out, a.Spec())
@@ -56,7 +168,7 @@ func (r *Registry) Specs() []Spec {
 
 // ActionInput implements schema.Catalog.
 func (r *Registry) ActionInput(name string) (*schema.DataSchema, bool) {
-	a, ok := r.actions[name]
+	a, ok := r.Lookup(name)
 	if !ok {
 		return nil, false
 	}
@@ -64,10 +176,14 @@ func (r *Registry) ActionInput(name string) (*schema.DataSchema, bool) {
 }
 
 // Covers implements schema.Catalog.
-func (r *Registry) Covers(plugin string) bool { return r.plugins[plugin] }
+func (r *Registry) Covers(plugin string) bool { return r.load(plugin) == nil }
 
-// Actions implements schema.Catalog.
+// Actions implements schema.Catalog: every action, loading every plugin of
+// its sources.
 func (r *Registry) Actions() []string {
+	r.loadAll()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	out := make([]string, 0, len(r.actions))
 	for name := range r.actions {
 		out = append(out, name)

@@ -1,0 +1,79 @@
+// Package protocol is what the Steward host and its plugins agree on beyond
+// the gRPC service of plugins/proto/v1: the go-plugin handshake, the
+// protocol versions, and how a plugin learns that Steward has gone.
+package protocol
+
+import (
+	"context"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/hashicorp/go-plugin"
+	pluginv1 "github.com/stewardhq/steward/plugins/proto/v1"
+	"google.golang.org/grpc"
+)
+
+// Version is the protocol version this code speaks: plugins/proto/v1.
+const Version = 1
+
+// PluginKey is the name of the one plugin a Steward plugin binary serves
+// in go-plugin's plugin set.
+const PluginKey = "actions"
+
+// Handshake is the go-plugin handshake. The cookie is not a secret: it only
+// stops a user from running a plugin binary by hand by mistake.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  Version,
+	MagicCookieKey:   "STEWARD_PLUGIN_MAGIC_COOKIE",
+	MagicCookieValue: "b1f0c6e4-steward-action-plugin",
+}
+
+// LifelineEnv names the file descriptor of the read end of a pipe whose
+// write end only the host holds. When the host dies, even by SIGKILL, the
+// kernel closes it and the plugin reads end of file: it must exit.
+const LifelineEnv = "STEWARD_PLUGIN_LIFELINE_FD"
+
+// Plugin is the go-plugin glue for the ActionPlugin service. A plugin sets
+// Impl; the host leaves it nil and dispenses a client.
+type Plugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl pluginv1.ActionPluginServer
+}
+
+// GRPCServer registers the plugin's service.
+func (p *Plugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterActionPluginServer(s, p.Impl)
+	return nil
+}
+
+// GRPCClient returns the host's client of the service.
+func (p *Plugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return pluginv1.NewActionPluginClient(c), nil
+}
+
+// Plugins is the versioned plugin set of this protocol version.
+func Plugins(server pluginv1.ActionPluginServer) map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{Version: {PluginKey: &Plugin{Impl: server}}}
+}
+
+// WatchLifeline calls gone once the host has gone: when the lifeline named
+// by LifelineEnv reaches end of file, or at once if the variable names no
+// usable descriptor. When the variable is unset (a plugin started by a test
+// harness rather than by Steward) it never calls gone.
+func WatchLifeline(gone func()) {
+	v, ok := os.LookupEnv(LifelineEnv)
+	if !ok {
+		return
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		gone()
+		return
+	}
+	f := os.NewFile(uintptr(fd), "steward-lifeline")
+	go func() {
+		_, _ = io.Copy(io.Discard, f)
+		gone()
+	}()
+}
