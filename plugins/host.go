@@ -222,19 +222,26 @@ func (h *Host) process(ctx context.Context, e *entry) (*process, error) {
 	if closed {
 		return nil, errClosed
 	}
-	if e.proc != nil && e.proc.alive() {
-		return e.proc, nil
-	}
-	if e.proc != nil {
+	if e.proc != nil && !e.proc.alive() {
 		e.proc.kill()
 		e.proc = nil
 	}
-	p, err := h.launch(ctx, e.bin, false)
-	if err != nil {
-		return nil, err
+	if e.proc == nil {
+		p, err := h.launch(ctx, e.bin, false)
+		if err != nil {
+			return nil, err
+		}
+		e.proc = p
 	}
-	e.proc = p
-	return p, nil
+	if !e.proc.configured {
+		if err := h.configure(ctx, e.proc); err != nil {
+			e.proc.kill()
+			e.proc = nil
+			return nil, err
+		}
+		e.proc.configured = true
+	}
+	return e.proc, nil
 }
 
 // Close stops every plugin process.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,10 @@ type process struct {
 	stderr   *stderrLines
 	broken   chan struct{} // closed when a call saw the connection break
 	once     sync.Once
+	// configured is set once Configure succeeded: before the first call,
+	// not for Describe, so a plugin whose settings are wrong can still be
+	// described and its steps validated.
+	configured bool
 }
 
 // alive reports whether the process can take calls.
@@ -139,9 +144,6 @@ func (h *Host) launch(ctx context.Context, b binary, trust bool) (*process, erro
 	if err != nil || changed(before, after) {
 		return fail(startErr(b.name, "%s was modified while it started; nothing ran, try again", b.path))
 	}
-	if err := h.configure(ctx, p); err != nil {
-		return fail(err)
-	}
 	return p, nil
 }
 
@@ -243,7 +245,7 @@ func startErr(name, format string, args ...any) *actions.Error {
 func handshakeErr(name string, err error, stderr *stderrLines) error {
 	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "Incompatible API version"):
+	case strings.Contains(strings.ToLower(msg), "incompatible api version"):
 		v := msg
 		if i := strings.Index(msg, "Plugin version: "); i >= 0 {
 			v = strings.SplitN(msg[i+len("Plugin version: "):], ",", 2)[0]
@@ -270,6 +272,7 @@ type stderrLines struct {
 	mu     sync.Mutex
 	buf    bytes.Buffer
 	last   []string
+	panic  string // the first line of a Go panic or fatal error, kept past the tail
 	calls  map[*actions.Request]struct{}
 }
 
@@ -291,6 +294,11 @@ func (s *stderrLines) Write(b []byte) (int, error) {
 		line := strings.TrimRight(string(s.buf.Next(i+1)), "\r\n")
 		if line != "" {
 			lines = append(lines, cut(line, MaxLogLine))
+		}
+	}
+	for _, l := range lines {
+		if s.panic == "" && (strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ")) {
+			s.panic = l
 		}
 	}
 	s.last = append(s.last, lines...)
@@ -338,7 +346,11 @@ func (s *stderrLines) tail() string {
 	if len(s.last) == 0 {
 		return ""
 	}
-	return "; its last words on stderr: " + strings.Join(s.last, " | ")
+	last := s.last
+	if s.panic != "" && !slices.Contains(last, s.panic) {
+		last = append([]string{s.panic, "…"}, last...)
+	}
+	return "; its last words on stderr: " + strings.Join(last, " | ")
 }
 
 // waitExit gives a process that broke a call a moment to be seen as exited,

@@ -100,15 +100,52 @@ func describeResponse(resp *pluginv1.DescribeResponse) (*Description, error) {
 }
 
 // dataSchema reads a JSON Schema; empty means none (any input).
+// additionalProperties may be a boolean, as JSON Schema allows: false is
+// what Steward assumes of an object with properties, true allows any
+// extra value.
 func dataSchema(b []byte) (*schema.DataSchema, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
+	}
+	var raw any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(booleanAdditional(raw))
+	if err != nil {
+		return nil, err
 	}
 	var s schema.DataSchema
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// booleanAdditional rewrites additionalProperties: true as {} (any value)
+// and drops additionalProperties: false, at any depth.
+func booleanAdditional(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if k == "additionalProperties" {
+				if b, ok := x.(bool); ok {
+					if b {
+						t[k] = map[string]any{}
+					} else {
+						delete(t, k)
+					}
+					continue
+				}
+			}
+			t[k] = booleanAdditional(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = booleanAdditional(x)
+		}
+	}
+	return v
 }
 
 // Call executes one action of a connected plugin: action is its name
