@@ -196,7 +196,7 @@ func (h *Host) describe(ctx context.Context, name string, trust bool) (*Descript
 		}
 		e.proc = p
 	}
-	d, err := Describe(ctx, e.proc.rpc)
+	d, err := Describe(ctx, e.proc.conn.Client())
 	if err != nil {
 		return nil, startErr(name, "%v%s", err, e.proc.stderr.tail())
 	}
@@ -286,7 +286,7 @@ func (a *action) Execute(ctx context.Context, req *actions.Request) (map[string]
 		return nil, err
 	}
 	untrack := p.stderr.track(req)
-	out, err := Call(ctx, p.rpc, a.short, req)
+	out, err := p.conn.Call(ctx, a.short, req)
 	untrack()
 	var ae *actions.Error
 	if err == nil || !errors.As(err, &ae) {

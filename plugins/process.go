@@ -28,7 +28,7 @@ type process struct {
 	name     string
 	sha256   string // of the bytes that were executed
 	client   *plugin.Client
-	rpc      pluginv1.ActionPluginClient
+	conn     *Conn
 	lifeline *os.File // the write end; closing it tells the plugin to exit
 	stderr   *stderrLines
 	broken   chan struct{} // closed when a call saw the connection break
@@ -52,6 +52,9 @@ func (p *process) alive() bool {
 // kill stops the process.
 func (p *process) kill() {
 	p.once.Do(func() { close(p.broken) })
+	if p.conn != nil {
+		p.conn.Close()
+	}
 	p.lifeline.Close()
 	p.client.Kill()
 }
@@ -139,7 +142,12 @@ func (h *Host) launch(ctx context.Context, b binary, trust bool) (*process, erro
 	if err != nil {
 		return fail(startErr(b.name, "%v", err))
 	}
-	p.rpc = raw.(pluginv1.ActionPluginClient)
+	cctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
+	p.conn, err = Connect(cctx, raw.(pluginv1.ActionPluginClient))
+	cancel()
+	if err != nil {
+		return fail(startErr(b.name, "%v%s", err, stderr.tail()))
+	}
 	after, err := f.Stat()
 	if err != nil || changed(before, after) {
 		return fail(startErr(b.name, "%s was modified while it started; nothing ran, try again", b.path))
@@ -175,7 +183,7 @@ func (h *Host) configure(ctx context.Context, p *process) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
 	defer cancel()
-	if _, err := p.rpc.Configure(ctx, &pluginv1.ConfigureRequest{Config: b}); err != nil {
+	if _, err := p.conn.Client().Configure(ctx, &pluginv1.ConfigureRequest{Config: b}); err != nil {
 		if status.Code(err) == codes.InvalidArgument {
 			return startErr(p.name, "it refused its settings (plugins.settings.%s in steward.yaml): %s", p.name, statusMessage(err))
 		}

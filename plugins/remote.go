@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/stewardhq/steward/actions"
 	pluginv1 "github.com/stewardhq/steward/plugins/proto/v1"
 	"github.com/stewardhq/steward/schema"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -148,10 +149,102 @@ func booleanAdditional(v any) any {
 	return v
 }
 
-// Call executes one action of a connected plugin: action is its name
-// without the plugin's. Log lines go to req.Log as they arrive. A failure
-// is an *actions.Error; a broken connection is CodeCrashed, retryable.
-func Call(ctx context.Context, c pluginv1.ActionPluginClient, action string, req *actions.Request) (map[string]any, error) {
+// Conn is a connection to one plugin process: its client, and the Logs
+// stream that carries the log lines of every call.
+type Conn struct {
+	client pluginv1.ActionPluginClient
+	stop   context.CancelFunc
+	done   chan struct{} // closed when the Logs stream ends
+
+	mu    sync.Mutex
+	next  uint64
+	calls map[uint64]*callLog
+}
+
+// callLog is where the log lines of one call in flight go.
+type callLog struct {
+	log  func(level, message string)
+	got  int           // lines delivered
+	wake chan struct{} // a line was delivered
+}
+
+// Connect opens the Logs stream of a plugin and waits until it is ready.
+func Connect(ctx context.Context, c pluginv1.ActionPluginClient) (*Conn, error) {
+	lctx, stop := context.WithCancel(context.Background())
+	stream, err := c.Logs(lctx, &pluginv1.LogsRequest{})
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("logs: %s", statusMessage(err))
+	}
+	ready := make(chan error, 1)
+	go func() {
+		first, err := stream.Recv()
+		switch {
+		case err != nil:
+			ready <- fmt.Errorf("logs: %s", statusMessage(err))
+		case first.GetCallId() != 0:
+			ready <- fmt.Errorf("logs: the first entry is not the ready entry")
+		default:
+			ready <- nil
+		}
+	}()
+	select {
+	case err = <-ready:
+	case <-ctx.Done():
+		err = fmt.Errorf("logs: %w", ctx.Err())
+	}
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	conn := &Conn{client: c, stop: stop, done: make(chan struct{}), calls: map[uint64]*callLog{}}
+	go conn.readLogs(stream)
+	return conn, nil
+}
+
+// Client is the plugin's gRPC client.
+func (c *Conn) Client() pluginv1.ActionPluginClient { return c.client }
+
+// Close ends the Logs stream.
+func (c *Conn) Close() { c.stop() }
+
+// readLogs hands each log line to its call, in order.
+func (c *Conn) readLogs(stream grpc.ServerStreamingClient[pluginv1.LogEntry]) {
+	defer close(c.done)
+	for {
+		e, err := stream.Recv()
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		cl := c.calls[e.GetCallId()]
+		c.mu.Unlock()
+		if cl == nil {
+			continue // a call that ended without waiting (cancelled)
+		}
+		switch n := cl.got + 1; {
+		case n < maxLogLines:
+			cl.log(logLevel(e.GetLevel()), cut(e.GetMessage(), MaxLogLine))
+		case n == maxLogLines:
+			cl.log("warn", fmt.Sprintf("more than %d log lines: the rest are dropped", maxLogLines))
+		}
+		c.mu.Lock()
+		cl.got++
+		c.mu.Unlock()
+		select {
+		case cl.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// logWait bounds the wait for log lines a plugin says it sent.
+const logWait = 2 * time.Second
+
+// Call executes one action: action is its name without the plugin's. Log
+// lines go to req.Log before Call returns. A failure is an
+// *actions.Error; a broken connection is CodeCrashed, retryable.
+func (c *Conn) Call(ctx context.Context, action string, req *actions.Request) (map[string]any, error) {
 	in := []byte("{}")
 	if req.With != nil {
 		var err error
@@ -159,46 +252,69 @@ func Call(ctx context.Context, c pluginv1.ActionPluginClient, action string, req
 			return nil, actions.Errorf(actions.CodeInvalidInput, "with: %v", err)
 		}
 	}
+	log := req.Log
+	if log == nil {
+		log = func(string, string) {}
+	}
+	cl := &callLog{log: log, wake: make(chan struct{}, 1)}
+	c.mu.Lock()
+	c.next++
+	id := c.next
+	c.calls[id] = cl
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.calls, id)
+		c.mu.Unlock()
+	}()
 	er := &pluginv1.ExecuteRequest{Action: action, Input: in, RunId: req.RunID, StepId: req.StepID,
 		Index: int32(req.Index), Attempt: int32(req.Attempt), IdempotencyKey: req.IdempotencyKey,
-		DryRun: req.DryRun, Undo: req.Undo}
+		DryRun: req.DryRun, Undo: req.Undo, CallId: id}
 	if !req.Deadline.IsZero() {
 		er.DeadlineUnixMs = req.Deadline.UnixMilli()
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := c.Execute(ctx, er)
+	resp, err := c.client.Execute(ctx, er)
 	if err != nil {
 		return nil, callError(ctx, err)
 	}
-	lines := 0
+	c.waitLogs(cl, int(resp.GetLogLines()))
+	switch o := resp.GetOutcome().(type) {
+	case *pluginv1.ExecuteResponse_Result:
+		return outputs(o.Result.GetOutputs())
+	case *pluginv1.ExecuteResponse_Error:
+		code := o.Error.GetCode()
+		if code == "" {
+			code = actions.CodeFailed
+		}
+		return nil, &actions.Error{Code: code, Message: cut(o.Error.GetMessage(), MaxLogLine), Retryable: o.Error.GetRetryable()}
+	}
+	return nil, actions.Errorf(CodeProtocol, "the plugin answered neither outputs nor an error")
+}
+
+// waitLogs waits until the call's n log lines were delivered, the stream
+// ended, or logWait passed (then it says how many were lost).
+func (c *Conn) waitLogs(cl *callLog, n int) {
+	var timeout <-chan time.Time
 	for {
-		ev, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil, actions.Errorf(CodeProtocol, "the plugin ended the call without a result or an error")
+		c.mu.Lock()
+		got := cl.got
+		c.mu.Unlock()
+		if got >= n {
+			return
 		}
-		if err != nil {
-			return nil, callError(ctx, err)
+		if timeout == nil {
+			t := time.NewTimer(logWait)
+			defer t.Stop()
+			timeout = t.C
 		}
-		switch e := ev.GetEvent().(type) {
-		case *pluginv1.ExecuteEvent_Log:
-			lines++
-			switch {
-			case lines < maxLogLines && req.Log != nil:
-				req.Log(logLevel(e.Log.GetLevel()), cut(e.Log.GetMessage(), MaxLogLine))
-			case lines == maxLogLines && req.Log != nil:
-				req.Log("warn", fmt.Sprintf("more than %d log lines: the rest are dropped", maxLogLines))
-			}
-		case *pluginv1.ExecuteEvent_Result:
-			return outputs(e.Result.GetOutputs())
-		case *pluginv1.ExecuteEvent_Error:
-			code := e.Error.GetCode()
-			if code == "" {
-				code = actions.CodeFailed
-			}
-			return nil, &actions.Error{Code: code, Message: cut(e.Error.GetMessage(), MaxLogLine), Retryable: e.Error.GetRetryable()}
-		default:
-			return nil, actions.Errorf(CodeProtocol, "the plugin sent an event this host does not know")
+		select {
+		case <-cl.wake:
+		case <-c.done:
+			cl.log("warn", fmt.Sprintf("%d log lines of the call were lost: the plugin's log stream ended", n-got))
+			return
+		case <-timeout:
+			cl.log("warn", fmt.Sprintf("%d log lines of the call did not arrive within %s", n-got, logWait))
+			return
 		}
 	}
 }

@@ -34,6 +34,42 @@ type server struct {
 	mu         sync.RWMutex
 	configured bool
 	configErr  error
+
+	// logs is the host's Logs stream; logMu serialises its sends.
+	logMu sync.Mutex
+	logs  grpc.ServerStreamingServer[pluginv1.LogEntry]
+}
+
+// Logs implements pluginv1.ActionPluginServer: it says it is ready, then
+// carries the log lines of every call until the host closes it.
+func (s *server) Logs(_ *pluginv1.LogsRequest, stream grpc.ServerStreamingServer[pluginv1.LogEntry]) error {
+	s.logMu.Lock()
+	err := stream.Send(&pluginv1.LogEntry{})
+	if err == nil {
+		s.logs = stream
+	}
+	s.logMu.Unlock()
+	if err != nil {
+		return err
+	}
+	<-stream.Context().Done()
+	s.logMu.Lock()
+	if s.logs == stream {
+		s.logs = nil
+	}
+	s.logMu.Unlock()
+	return nil
+}
+
+// sendLog sends a line of a call on the Logs stream, and reports whether
+// it was sent.
+func (s *server) sendLog(callID uint64, level Level, msg string) bool {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if s.logs == nil {
+		return false
+	}
+	return s.logs.Send(&pluginv1.LogEntry{CallId: callID, Level: string(level), Message: msg}) == nil
 }
 
 // Describe implements pluginv1.ActionPluginServer.
@@ -103,27 +139,22 @@ func (s *server) ensureConfigured(ctx context.Context) error {
 	return nil
 }
 
-// Execute implements pluginv1.ActionPluginServer: log lines while the
-// handler runs, then its result or its error.
-func (s *server) Execute(req *pluginv1.ExecuteRequest, stream grpc.ServerStreamingServer[pluginv1.ExecuteEvent]) error {
-	ctx := stream.Context()
-	var sendErr error
+// Execute implements pluginv1.ActionPluginServer: the handler's log
+// lines go on the Logs stream while it runs; the answer is its result or
+// its error, with the number of lines sent.
+func (s *server) Execute(ctx context.Context, req *pluginv1.ExecuteRequest) (*pluginv1.ExecuteResponse, error) {
+	var sent uint32
 	sink := &logSink{emit: func(level Level, msg string) {
-		if sendErr == nil {
-			sendErr = stream.Send(&pluginv1.ExecuteEvent{Event: &pluginv1.ExecuteEvent_Log{
-				Log: &pluginv1.Log{Level: string(level), Message: msg}}})
+		if s.sendLog(req.GetCallId(), level, msg) {
+			sent++
 		}
 	}}
-	final := func(ev *pluginv1.ExecuteEvent) error {
-		sink.finish(func() {
-			if sendErr == nil {
-				sendErr = stream.Send(ev)
-			}
-		})
-		return sendErr
+	final := func(resp *pluginv1.ExecuteResponse) (*pluginv1.ExecuteResponse, error) {
+		sink.finish(func() { resp.LogLines = sent })
+		return resp, nil
 	}
-	fail := func(e *pluginv1.Error) error {
-		return final(&pluginv1.ExecuteEvent{Event: &pluginv1.ExecuteEvent_Error{Error: e}})
+	fail := func(e *pluginv1.Error) (*pluginv1.ExecuteResponse, error) {
+		return final(&pluginv1.ExecuteResponse{Outcome: &pluginv1.ExecuteResponse_Error{Error: e}})
 	}
 
 	a := s.actions[req.GetAction()]
@@ -156,7 +187,7 @@ func (s *server) Execute(req *pluginv1.ExecuteRequest, stream grpc.ServerStreami
 	if err != nil {
 		return fail(&pluginv1.Error{Code: CodeFailed, Message: err.Error()})
 	}
-	return final(&pluginv1.ExecuteEvent{Event: &pluginv1.ExecuteEvent_Result{Result: &pluginv1.Result{Outputs: b}}})
+	return final(&pluginv1.ExecuteResponse{Outcome: &pluginv1.ExecuteResponse_Result{Result: &pluginv1.Result{Outputs: b}}})
 }
 
 func unknownAction(plugin, name string, known map[string]*ActionDef) string {

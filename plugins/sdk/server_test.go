@@ -268,13 +268,9 @@ func TestErrors(t *testing.T) {
 		t.Errorf("nil: %v %v", out, err)
 	}
 	// The context's error: the host sees its own deadline first and says
-	// timeout; the event the plugin sends says so too.
-	stream, err := p.Client().Execute(context.Background(), &pluginv1.ExecuteRequest{Action: "fail", Input: []byte(`{"how":"deadline"}`),
-		DeadlineUnixMs: time.Now().Add(50 * time.Millisecond).UnixMilli()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := stream.Recv()
+	// timeout; the answer the plugin sends says so too.
+	ev, err := p.Client().Execute(context.Background(), &pluginv1.ExecuteRequest{Action: "fail", Input: []byte(`{"how":"deadline"}`),
+		DeadlineUnixMs: time.Now().Add(50 * time.Millisecond).UnixMilli(), CallId: 1})
 	if err != nil || ev.GetError().GetCode() != "timeout" || !ev.GetError().GetRetryable() {
 		t.Errorf("deadline: %v %v", ev, err)
 	}

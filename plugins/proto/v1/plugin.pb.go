@@ -352,8 +352,10 @@ type ExecuteRequest struct {
 	// When the step times out, in Unix milliseconds; 0 when it has no
 	// timeout. The gRPC deadline of the call is the same instant.
 	DeadlineUnixMs int64 `protobuf:"varint,10,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Tags the call's log lines on the Logs stream; never 0.
+	CallId        uint64 `protobuf:"varint,11,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExecuteRequest) Reset() {
@@ -456,32 +458,40 @@ func (x *ExecuteRequest) GetDeadlineUnixMs() int64 {
 	return 0
 }
 
-type ExecuteEvent struct {
+func (x *ExecuteRequest) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+type ExecuteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Event:
+	// Types that are valid to be assigned to Outcome:
 	//
-	//	*ExecuteEvent_Log
-	//	*ExecuteEvent_Result
-	//	*ExecuteEvent_Error
-	Event         isExecuteEvent_Event `protobuf_oneof:"event"`
+	//	*ExecuteResponse_Result
+	//	*ExecuteResponse_Error
+	Outcome isExecuteResponse_Outcome `protobuf_oneof:"outcome"`
+	// How many LogEntry of this call the plugin sent before answering.
+	LogLines      uint32 `protobuf:"varint,3,opt,name=log_lines,json=logLines,proto3" json:"log_lines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ExecuteEvent) Reset() {
-	*x = ExecuteEvent{}
+func (x *ExecuteResponse) Reset() {
+	*x = ExecuteResponse{}
 	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ExecuteEvent) String() string {
+func (x *ExecuteResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ExecuteEvent) ProtoMessage() {}
+func (*ExecuteResponse) ProtoMessage() {}
 
-func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
+func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -493,92 +503,79 @@ func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ExecuteEvent.ProtoReflect.Descriptor instead.
-func (*ExecuteEvent) Descriptor() ([]byte, []int) {
+// Deprecated: Use ExecuteResponse.ProtoReflect.Descriptor instead.
+func (*ExecuteResponse) Descriptor() ([]byte, []int) {
 	return file_plugins_proto_v1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *ExecuteEvent) GetEvent() isExecuteEvent_Event {
+func (x *ExecuteResponse) GetOutcome() isExecuteResponse_Outcome {
 	if x != nil {
-		return x.Event
+		return x.Outcome
 	}
 	return nil
 }
 
-func (x *ExecuteEvent) GetLog() *Log {
+func (x *ExecuteResponse) GetResult() *Result {
 	if x != nil {
-		if x, ok := x.Event.(*ExecuteEvent_Log); ok {
-			return x.Log
-		}
-	}
-	return nil
-}
-
-func (x *ExecuteEvent) GetResult() *Result {
-	if x != nil {
-		if x, ok := x.Event.(*ExecuteEvent_Result); ok {
+		if x, ok := x.Outcome.(*ExecuteResponse_Result); ok {
 			return x.Result
 		}
 	}
 	return nil
 }
 
-func (x *ExecuteEvent) GetError() *Error {
+func (x *ExecuteResponse) GetError() *Error {
 	if x != nil {
-		if x, ok := x.Event.(*ExecuteEvent_Error); ok {
+		if x, ok := x.Outcome.(*ExecuteResponse_Error); ok {
 			return x.Error
 		}
 	}
 	return nil
 }
 
-type isExecuteEvent_Event interface {
-	isExecuteEvent_Event()
+func (x *ExecuteResponse) GetLogLines() uint32 {
+	if x != nil {
+		return x.LogLines
+	}
+	return 0
 }
 
-type ExecuteEvent_Log struct {
-	Log *Log `protobuf:"bytes,1,opt,name=log,proto3,oneof"`
+type isExecuteResponse_Outcome interface {
+	isExecuteResponse_Outcome()
 }
 
-type ExecuteEvent_Result struct {
-	Result *Result `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+type ExecuteResponse_Result struct {
+	Result *Result `protobuf:"bytes,1,opt,name=result,proto3,oneof"`
 }
 
-type ExecuteEvent_Error struct {
-	Error *Error `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
+type ExecuteResponse_Error struct {
+	Error *Error `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
 }
 
-func (*ExecuteEvent_Log) isExecuteEvent_Event() {}
+func (*ExecuteResponse_Result) isExecuteResponse_Outcome() {}
 
-func (*ExecuteEvent_Result) isExecuteEvent_Event() {}
+func (*ExecuteResponse_Error) isExecuteResponse_Outcome() {}
 
-func (*ExecuteEvent_Error) isExecuteEvent_Event() {}
-
-// Log is a line for the progress output and the run's record. The host
-// redacts secrets from it.
-type Log struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// debug, info, warn or error.
-	Level         string `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
-	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+type LogsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *Log) Reset() {
-	*x = Log{}
+func (x *LogsRequest) Reset() {
+	*x = LogsRequest{}
 	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *Log) String() string {
+func (x *LogsRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*Log) ProtoMessage() {}
+func (*LogsRequest) ProtoMessage() {}
 
-func (x *Log) ProtoReflect() protoreflect.Message {
+func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -590,19 +587,70 @@ func (x *Log) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use Log.ProtoReflect.Descriptor instead.
-func (*Log) Descriptor() ([]byte, []int) {
+// Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
+func (*LogsRequest) Descriptor() ([]byte, []int) {
 	return file_plugins_proto_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
-func (x *Log) GetLevel() string {
+// LogEntry is a line for the progress output and the run's record. The host
+// redacts secrets from it.
+type LogEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ExecuteRequest.call_id of the call that logs it; 0 for the first
+	// entry, which only says the stream is ready.
+	CallId uint64 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// debug, info, warn or error.
+	Level         string `protobuf:"bytes,2,opt,name=level,proto3" json:"level,omitempty"`
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogEntry) Reset() {
+	*x = LogEntry{}
+	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogEntry) ProtoMessage() {}
+
+func (x *LogEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
+func (*LogEntry) Descriptor() ([]byte, []int) {
+	return file_plugins_proto_v1_plugin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LogEntry) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *LogEntry) GetLevel() string {
 	if x != nil {
 		return x.Level
 	}
 	return ""
 }
 
-func (x *Log) GetMessage() string {
+func (x *LogEntry) GetMessage() string {
 	if x != nil {
 		return x.Message
 	}
@@ -619,7 +667,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[8]
+	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +679,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[8]
+	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +692,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugins_proto_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Result) GetOutputs() []byte {
@@ -667,7 +715,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[9]
+	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +727,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[9]
+	mi := &file_plugins_proto_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +740,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugins_proto_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Error) GetCode() string {
@@ -741,7 +789,7 @@ const file_plugins_proto_v1_plugin_proto_rawDesc = "" +
 	"\tsensitive\x18\a \x03(\tR\tsensitive\"*\n" +
 	"\x10ConfigureRequest\x12\x16\n" +
 	"\x06config\x18\x01 \x01(\fR\x06config\"\x13\n" +
-	"\x11ConfigureResponse\"\x9e\x02\n" +
+	"\x11ConfigureResponse\"\xb7\x02\n" +
 	"\x0eExecuteRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x14\n" +
 	"\x05input\x18\x02 \x01(\fR\x05input\x12\x15\n" +
@@ -753,25 +801,29 @@ const file_plugins_proto_v1_plugin_proto_rawDesc = "" +
 	"\adry_run\x18\b \x01(\bR\x06dryRun\x12\x12\n" +
 	"\x04undo\x18\t \x01(\bR\x04undo\x12(\n" +
 	"\x10deadline_unix_ms\x18\n" +
-	" \x01(\x03R\x0edeadlineUnixMs\"\xaa\x01\n" +
-	"\fExecuteEvent\x12*\n" +
-	"\x03log\x18\x01 \x01(\v2\x16.steward.plugin.v1.LogH\x00R\x03log\x123\n" +
-	"\x06result\x18\x02 \x01(\v2\x19.steward.plugin.v1.ResultH\x00R\x06result\x120\n" +
-	"\x05error\x18\x03 \x01(\v2\x18.steward.plugin.v1.ErrorH\x00R\x05errorB\a\n" +
-	"\x05event\"5\n" +
-	"\x03Log\x12\x14\n" +
-	"\x05level\x18\x01 \x01(\tR\x05level\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\"\n" +
+	" \x01(\x03R\x0edeadlineUnixMs\x12\x17\n" +
+	"\acall_id\x18\v \x01(\x04R\x06callId\"\xa0\x01\n" +
+	"\x0fExecuteResponse\x123\n" +
+	"\x06result\x18\x01 \x01(\v2\x19.steward.plugin.v1.ResultH\x00R\x06result\x120\n" +
+	"\x05error\x18\x02 \x01(\v2\x18.steward.plugin.v1.ErrorH\x00R\x05error\x12\x1b\n" +
+	"\tlog_lines\x18\x03 \x01(\rR\blogLinesB\t\n" +
+	"\aoutcome\"\r\n" +
+	"\vLogsRequest\"S\n" +
+	"\bLogEntry\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\tR\x05level\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\"\n" +
 	"\x06Result\x12\x18\n" +
 	"\aoutputs\x18\x01 \x01(\fR\aoutputs\"S\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
-	"\tretryable\x18\x03 \x01(\bR\tretryable2\x8c\x02\n" +
+	"\tretryable\x18\x03 \x01(\bR\tretryable2\xd4\x02\n" +
 	"\fActionPlugin\x12S\n" +
 	"\bDescribe\x12\".steward.plugin.v1.DescribeRequest\x1a#.steward.plugin.v1.DescribeResponse\x12V\n" +
-	"\tConfigure\x12#.steward.plugin.v1.ConfigureRequest\x1a$.steward.plugin.v1.ConfigureResponse\x12O\n" +
-	"\aExecute\x12!.steward.plugin.v1.ExecuteRequest\x1a\x1f.steward.plugin.v1.ExecuteEvent0\x01B8Z6github.com/stewardhq/steward/plugins/proto/v1;pluginv1b\x06proto3"
+	"\tConfigure\x12#.steward.plugin.v1.ConfigureRequest\x1a$.steward.plugin.v1.ConfigureResponse\x12E\n" +
+	"\x04Logs\x12\x1e.steward.plugin.v1.LogsRequest\x1a\x1b.steward.plugin.v1.LogEntry0\x01\x12P\n" +
+	"\aExecute\x12!.steward.plugin.v1.ExecuteRequest\x1a\".steward.plugin.v1.ExecuteResponseB8Z6github.com/stewardhq/steward/plugins/proto/v1;pluginv1b\x06proto3"
 
 var (
 	file_plugins_proto_v1_plugin_proto_rawDescOnce sync.Once
@@ -785,7 +837,7 @@ func file_plugins_proto_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_plugins_proto_v1_plugin_proto_rawDescData
 }
 
-var file_plugins_proto_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_plugins_proto_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_plugins_proto_v1_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),   // 0: steward.plugin.v1.DescribeRequest
 	(*DescribeResponse)(nil),  // 1: steward.plugin.v1.DescribeResponse
@@ -793,27 +845,29 @@ var file_plugins_proto_v1_plugin_proto_goTypes = []any{
 	(*ConfigureRequest)(nil),  // 3: steward.plugin.v1.ConfigureRequest
 	(*ConfigureResponse)(nil), // 4: steward.plugin.v1.ConfigureResponse
 	(*ExecuteRequest)(nil),    // 5: steward.plugin.v1.ExecuteRequest
-	(*ExecuteEvent)(nil),      // 6: steward.plugin.v1.ExecuteEvent
-	(*Log)(nil),               // 7: steward.plugin.v1.Log
-	(*Result)(nil),            // 8: steward.plugin.v1.Result
-	(*Error)(nil),             // 9: steward.plugin.v1.Error
+	(*ExecuteResponse)(nil),   // 6: steward.plugin.v1.ExecuteResponse
+	(*LogsRequest)(nil),       // 7: steward.plugin.v1.LogsRequest
+	(*LogEntry)(nil),          // 8: steward.plugin.v1.LogEntry
+	(*Result)(nil),            // 9: steward.plugin.v1.Result
+	(*Error)(nil),             // 10: steward.plugin.v1.Error
 }
 var file_plugins_proto_v1_plugin_proto_depIdxs = []int32{
-	2, // 0: steward.plugin.v1.DescribeResponse.actions:type_name -> steward.plugin.v1.ActionSpec
-	7, // 1: steward.plugin.v1.ExecuteEvent.log:type_name -> steward.plugin.v1.Log
-	8, // 2: steward.plugin.v1.ExecuteEvent.result:type_name -> steward.plugin.v1.Result
-	9, // 3: steward.plugin.v1.ExecuteEvent.error:type_name -> steward.plugin.v1.Error
-	0, // 4: steward.plugin.v1.ActionPlugin.Describe:input_type -> steward.plugin.v1.DescribeRequest
-	3, // 5: steward.plugin.v1.ActionPlugin.Configure:input_type -> steward.plugin.v1.ConfigureRequest
-	5, // 6: steward.plugin.v1.ActionPlugin.Execute:input_type -> steward.plugin.v1.ExecuteRequest
-	1, // 7: steward.plugin.v1.ActionPlugin.Describe:output_type -> steward.plugin.v1.DescribeResponse
-	4, // 8: steward.plugin.v1.ActionPlugin.Configure:output_type -> steward.plugin.v1.ConfigureResponse
-	6, // 9: steward.plugin.v1.ActionPlugin.Execute:output_type -> steward.plugin.v1.ExecuteEvent
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	2,  // 0: steward.plugin.v1.DescribeResponse.actions:type_name -> steward.plugin.v1.ActionSpec
+	9,  // 1: steward.plugin.v1.ExecuteResponse.result:type_name -> steward.plugin.v1.Result
+	10, // 2: steward.plugin.v1.ExecuteResponse.error:type_name -> steward.plugin.v1.Error
+	0,  // 3: steward.plugin.v1.ActionPlugin.Describe:input_type -> steward.plugin.v1.DescribeRequest
+	3,  // 4: steward.plugin.v1.ActionPlugin.Configure:input_type -> steward.plugin.v1.ConfigureRequest
+	7,  // 5: steward.plugin.v1.ActionPlugin.Logs:input_type -> steward.plugin.v1.LogsRequest
+	5,  // 6: steward.plugin.v1.ActionPlugin.Execute:input_type -> steward.plugin.v1.ExecuteRequest
+	1,  // 7: steward.plugin.v1.ActionPlugin.Describe:output_type -> steward.plugin.v1.DescribeResponse
+	4,  // 8: steward.plugin.v1.ActionPlugin.Configure:output_type -> steward.plugin.v1.ConfigureResponse
+	8,  // 9: steward.plugin.v1.ActionPlugin.Logs:output_type -> steward.plugin.v1.LogEntry
+	6,  // 10: steward.plugin.v1.ActionPlugin.Execute:output_type -> steward.plugin.v1.ExecuteResponse
+	7,  // [7:11] is the sub-list for method output_type
+	3,  // [3:7] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_plugins_proto_v1_plugin_proto_init() }
@@ -822,9 +876,8 @@ func file_plugins_proto_v1_plugin_proto_init() {
 		return
 	}
 	file_plugins_proto_v1_plugin_proto_msgTypes[6].OneofWrappers = []any{
-		(*ExecuteEvent_Log)(nil),
-		(*ExecuteEvent_Result)(nil),
-		(*ExecuteEvent_Error)(nil),
+		(*ExecuteResponse_Result)(nil),
+		(*ExecuteResponse_Error)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -832,7 +885,7 @@ func file_plugins_proto_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugins_proto_v1_plugin_proto_rawDesc), len(file_plugins_proto_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,6 +31,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ActionPlugin_Describe_FullMethodName  = "/steward.plugin.v1.ActionPlugin/Describe"
 	ActionPlugin_Configure_FullMethodName = "/steward.plugin.v1.ActionPlugin/Configure"
+	ActionPlugin_Logs_FullMethodName      = "/steward.plugin.v1.ActionPlugin/Logs"
 	ActionPlugin_Execute_FullMethodName   = "/steward.plugin.v1.ActionPlugin/Execute"
 )
 
@@ -46,11 +47,18 @@ type ActionPluginClient interface {
 	// before any Execute. An InvalidArgument status means the settings are
 	// wrong; its message is shown to the user.
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
-	// Execute runs one action. The plugin streams any number of Log events,
-	// then exactly one Result or Error, then ends the stream. The call's
-	// gRPC deadline is the step's deadline, and the call is cancelled when
-	// the step is.
-	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExecuteEvent], error)
+	// Logs is opened by the host once per process, before any Execute, and
+	// stays open for the process's life. The plugin first sends an entry
+	// with call_id 0 (it is ready), then each log line of each call as it
+	// happens, tagged with the call's id.
+	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogEntry], error)
+	// Execute runs one action and answers its outputs or its error, and how
+	// many log lines of the call it sent on the Logs stream: the host reports
+	// the outcome once it has them all. The call's gRPC deadline is the
+	// step's deadline, and the call is cancelled when the step is. Execute
+	// is unary, not a stream of events, because a unary call costs about a
+	// fifth less per step.
+	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (*ExecuteResponse, error)
 }
 
 type actionPluginClient struct {
@@ -81,13 +89,13 @@ func (c *actionPluginClient) Configure(ctx context.Context, in *ConfigureRequest
 	return out, nil
 }
 
-func (c *actionPluginClient) Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExecuteEvent], error) {
+func (c *actionPluginClient) Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogEntry], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &ActionPlugin_ServiceDesc.Streams[0], ActionPlugin_Execute_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &ActionPlugin_ServiceDesc.Streams[0], ActionPlugin_Logs_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[ExecuteRequest, ExecuteEvent]{ClientStream: stream}
+	x := &grpc.GenericClientStream[LogsRequest, LogEntry]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -98,7 +106,17 @@ func (c *actionPluginClient) Execute(ctx context.Context, in *ExecuteRequest, op
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type ActionPlugin_ExecuteClient = grpc.ServerStreamingClient[ExecuteEvent]
+type ActionPlugin_LogsClient = grpc.ServerStreamingClient[LogEntry]
+
+func (c *actionPluginClient) Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (*ExecuteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExecuteResponse)
+	err := c.cc.Invoke(ctx, ActionPlugin_Execute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 // ActionPluginServer is the server API for ActionPlugin service.
 // All implementations must embed UnimplementedActionPluginServer
@@ -112,11 +130,18 @@ type ActionPluginServer interface {
 	// before any Execute. An InvalidArgument status means the settings are
 	// wrong; its message is shown to the user.
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
-	// Execute runs one action. The plugin streams any number of Log events,
-	// then exactly one Result or Error, then ends the stream. The call's
-	// gRPC deadline is the step's deadline, and the call is cancelled when
-	// the step is.
-	Execute(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteEvent]) error
+	// Logs is opened by the host once per process, before any Execute, and
+	// stays open for the process's life. The plugin first sends an entry
+	// with call_id 0 (it is ready), then each log line of each call as it
+	// happens, tagged with the call's id.
+	Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error
+	// Execute runs one action and answers its outputs or its error, and how
+	// many log lines of the call it sent on the Logs stream: the host reports
+	// the outcome once it has them all. The call's gRPC deadline is the
+	// step's deadline, and the call is cancelled when the step is. Execute
+	// is unary, not a stream of events, because a unary call costs about a
+	// fifth less per step.
+	Execute(context.Context, *ExecuteRequest) (*ExecuteResponse, error)
 	mustEmbedUnimplementedActionPluginServer()
 }
 
@@ -133,8 +158,11 @@ func (UnimplementedActionPluginServer) Describe(context.Context, *DescribeReques
 func (UnimplementedActionPluginServer) Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Configure not implemented")
 }
-func (UnimplementedActionPluginServer) Execute(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteEvent]) error {
-	return status.Error(codes.Unimplemented, "method Execute not implemented")
+func (UnimplementedActionPluginServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error {
+	return status.Error(codes.Unimplemented, "method Logs not implemented")
+}
+func (UnimplementedActionPluginServer) Execute(context.Context, *ExecuteRequest) (*ExecuteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Execute not implemented")
 }
 func (UnimplementedActionPluginServer) mustEmbedUnimplementedActionPluginServer() {}
 func (UnimplementedActionPluginServer) testEmbeddedByValue()                      {}
@@ -193,16 +221,34 @@ func _ActionPlugin_Configure_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
-func _ActionPlugin_Execute_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(ExecuteRequest)
+func _ActionPlugin_Logs_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(LogsRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(ActionPluginServer).Execute(m, &grpc.GenericServerStream[ExecuteRequest, ExecuteEvent]{ServerStream: stream})
+	return srv.(ActionPluginServer).Logs(m, &grpc.GenericServerStream[LogsRequest, LogEntry]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type ActionPlugin_ExecuteServer = grpc.ServerStreamingServer[ExecuteEvent]
+type ActionPlugin_LogsServer = grpc.ServerStreamingServer[LogEntry]
+
+func _ActionPlugin_Execute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExecuteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ActionPluginServer).Execute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ActionPlugin_Execute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ActionPluginServer).Execute(ctx, req.(*ExecuteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
 
 // ActionPlugin_ServiceDesc is the grpc.ServiceDesc for ActionPlugin service.
 // It's only intended for direct use with grpc.RegisterService,
@@ -219,11 +265,15 @@ var ActionPlugin_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Configure",
 			Handler:    _ActionPlugin_Configure_Handler,
 		},
+		{
+			MethodName: "Execute",
+			Handler:    _ActionPlugin_Execute_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
-			StreamName:    "Execute",
-			Handler:       _ActionPlugin_Execute_Handler,
+			StreamName:    "Logs",
+			Handler:       _ActionPlugin_Logs_Handler,
 			ServerStreams: true,
 		},
 	},

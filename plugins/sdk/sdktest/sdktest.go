@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 type Plugin struct {
 	t      testing.TB
 	client pluginv1.ActionPluginClient
+	conn   *plugins.Conn
 	desc   *plugins.Description
 }
 
@@ -63,7 +65,12 @@ func Start(t testing.TB, p sdk.Plugin) *Plugin {
 	if err != nil {
 		t.Fatalf("sdktest: plugin %s: the host refuses its description: %v", p.Name, err)
 	}
-	return &Plugin{t: t, client: c, desc: desc}
+	conn, err := plugins.Connect(context.Background(), c)
+	if err != nil {
+		t.Fatalf("sdktest: plugin %s: %v", p.Name, err)
+	}
+	t.Cleanup(conn.Close)
+	return &Plugin{t: t, client: c, conn: conn, desc: desc}
 }
 
 // Client returns the raw gRPC client, for tests of the protocol itself.
@@ -114,7 +121,7 @@ type Log struct {
 }
 
 // Execute runs an action (named without the plugin's name) with a step's
-// with, through the host's plugins.Call, and returns its outputs, the log
+// with, through the host's plugins.Conn, and returns its outputs, the log
 // lines it sent in order, and its error: an *actions.Error with the code,
 // message and retryable the engine would record. The defaults of the
 // request are those of a first attempt of step "step" of run "run-1",
@@ -134,9 +141,16 @@ func (p *Plugin) Execute(action string, with map[string]any, opts ...CallOption)
 		ctx, cancel = context.WithDeadline(ctx, c.req.Deadline)
 		defer cancel()
 	}
+	var mu sync.Mutex
 	var logs []Log
-	c.req.Log = func(level, msg string) { logs = append(logs, Log{level, msg}) }
-	out, err := plugins.Call(ctx, p.client, action, &c.req)
+	c.req.Log = func(level, msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		logs = append(logs, Log{level, msg})
+	}
+	out, err := p.conn.Call(ctx, action, &c.req)
+	mu.Lock()
+	defer mu.Unlock()
 	return out, logs, err
 }
 
