@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -75,7 +76,7 @@ func (r *Registry) load(plugin string) error {
 	}
 	err = ErrNoPlugin
 	for _, s := range srcs {
-		if !contains(s.Plugins(), plugin) {
+		if !slices.Contains(s.Plugins(), plugin) {
 			continue
 		}
 		var acts []Action
@@ -88,15 +89,6 @@ func (r *Registry) load(plugin string) error {
 	r.tried[plugin] = err
 	r.mu.Unlock()
 	return err
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Problem says why a plugin's actions are not available: ErrNoPlugin when
@@ -175,8 +167,23 @@ func (r *Registry) ActionInput(name string) (*schema.DataSchema, bool) {
 	return a.Spec().Input, true
 }
 
-// Covers implements schema.Catalog.
+// Covers reports whether every action of a plugin is registered (loading
+// it on first use).
 func (r *Registry) Covers(plugin string) bool { return r.load(plugin) == nil }
+
+// PluginProblem implements schema.Catalog: whether a source has the plugin
+// (or its actions are registered) and, if so, why it cannot be used.
+func (r *Registry) PluginProblem(plugin string) (installed bool, problem string) {
+	switch err := r.load(plugin); {
+	case err == nil:
+		return true, ""
+	case errors.Is(err, ErrNoPlugin):
+		return false, ""
+	default:
+		// The plugin is named in the diagnostic already.
+		return true, strings.TrimPrefix(err.Error(), "plugin "+plugin+": ")
+	}
+}
 
 // Actions implements schema.Catalog: every action, loading every plugin of
 // its sources.

@@ -216,7 +216,7 @@ func (h *Host) resolve(v any) (any, error) {
 			}
 			val, ok := h.opts.Secret(ref)
 			if !ok {
-				return nil, fmt.Errorf("secret %q is not set (STEWARD_SECRET_%s)", ref, ref)
+				return nil, fmt.Errorf("secret %q is not set (STEWARD_SECRET_%s)", ref, strings.ToUpper(ref))
 			}
 			return val, nil
 		}

@@ -16,19 +16,58 @@ type Pos struct {
 	Column int `json:"column"`
 }
 
+// Severity says whether a diagnostic makes a runbook invalid.
+type Severity int
+
+const (
+	// SeverityError: the runbook is invalid; nothing of it runs. The zero
+	// value.
+	SeverityError Severity = iota
+	// SeverityWarning: something could not be checked here, such as the
+	// with of an action whose plugin is not installed. The runbook is
+	// valid unless warnings are made errors (validate --strict); a run
+	// refuses it.
+	SeverityWarning
+)
+
+func (s Severity) String() string {
+	if s == SeverityWarning {
+		return "warning"
+	}
+	return "error"
+}
+
+// MarshalText writes "error" or "warning".
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads "error" or "warning".
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "error", "":
+		*s = SeverityError
+	case "warning":
+		*s = SeverityWarning
+	default:
+		return fmt.Errorf("unknown severity %q: want error or warning", b)
+	}
+	return nil
+}
+
 // Diagnostic is one problem found in a runbook, located in its file.
 type Diagnostic struct {
-	File    string `json:"file"`
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-	Path    string `json:"path"`
-	Message string `json:"message"`
-	Hint    string `json:"hint,omitempty"`
+	File     string   `json:"file"`
+	Line     int      `json:"line"`
+	Column   int      `json:"column"`
+	Severity Severity `json:"severity"`
+	Path     string   `json:"path"`
+	Message  string   `json:"message"`
+	Hint     string   `json:"hint,omitempty"`
 	// Source is the text of the line the diagnostic points at, for the caret display.
 	Source string `json:"-"`
 }
 
-// Header renders the first line: FILE:LINE:COL: FIELD.PATH: message.
+// Header renders the first line: FILE:LINE:COL: FIELD.PATH: message, or
+// FILE:LINE:COL: warning: FIELD.PATH: message for a warning.
 func (d Diagnostic) Header() string {
 	var b strings.Builder
 	b.WriteString(d.File)
@@ -36,6 +75,9 @@ func (d Diagnostic) Header() string {
 		fmt.Fprintf(&b, ":%d:%d", d.Line, d.Column)
 	}
 	b.WriteString(": ")
+	if d.Severity == SeverityWarning {
+		b.WriteString("warning: ")
+	}
 	if d.Path != "" {
 		b.WriteString(d.Path)
 		b.WriteString(": ")
@@ -102,6 +144,47 @@ func (ds Diagnostics) Render() string {
 		b.WriteString(d.Render())
 	}
 	return b.String()
+}
+
+// Count returns how many of the diagnostics are errors and how many are
+// warnings.
+func (ds Diagnostics) Count() (errors, warnings int) {
+	for _, d := range ds {
+		if d.Severity == SeverityWarning {
+			warnings++
+		} else {
+			errors++
+		}
+	}
+	return errors, warnings
+}
+
+// Errors returns the diagnostics that are errors, dropping warnings: what
+// makes a runbook invalid when warnings are tolerated (runbook tests mock
+// the actions of plugins not installed).
+func (ds Diagnostics) Errors() Diagnostics {
+	var out Diagnostics
+	for _, d := range ds {
+		if d.Severity != SeverityWarning {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Strict returns the diagnostics with every warning made an error: for
+// validate --strict, and for a run, which cannot use what could not be
+// checked.
+func (ds Diagnostics) Strict() Diagnostics {
+	if ds == nil {
+		return nil
+	}
+	out := make(Diagnostics, len(ds))
+	for i, d := range ds {
+		d.Severity = SeverityError
+		out[i] = d
+	}
+	return out
 }
 
 // Sort orders diagnostics by file, line and column, keeping the order of

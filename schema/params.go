@@ -74,10 +74,14 @@ type Catalog interface {
 	// ActionInput returns the input schema of an action, and whether the
 	// action is known.
 	ActionInput(action string) (*DataSchema, bool)
-	// Covers reports whether the catalog knows every action of a plugin
-	// (built-ins: core, http, exec), so that an action it does not know is
-	// an error rather than an action of a plugin not installed here.
-	Covers(plugin string) bool
+	// PluginProblem says whether a plugin (core, http and exec for the
+	// built-ins) is installed and, when it is, why it cannot be used ("" if
+	// it can). An installed, usable plugin is covered: an action of it the
+	// catalog does not know is an error. A step whose plugin is not
+	// installed is a warning, since its with cannot be checked here; one
+	// whose plugin is installed but unusable (not pinned, changed, failed
+	// to start) is an error naming the problem.
+	PluginProblem(plugin string) (installed bool, problem string)
 	// Actions lists the names of known actions, for suggestions.
 	Actions() []string
 }
@@ -103,7 +107,25 @@ func (v *validator) checkAction(cat Catalog, action string, actionPos, stepPos, 
 	in, ok := cat.ActionInput(action)
 	if !ok {
 		plugin, _, _ := strings.Cut(action, ".")
-		if cat.Covers(plugin) {
+		switch installed, problem := cat.PluginProblem(plugin); {
+		case !installed:
+			hint := didYouMean(action, cat.Actions())
+			if hint == "" {
+				hint = fmt.Sprintf("install steward-plugin-%s in a plugin folder (steward plugins list)", plugin)
+			}
+			v.warnAt(actionPos, sub(path, "action"), hint, "plugin %q is not installed: its with is not checked", plugin)
+		case problem != "":
+			// The reason is long (paths, checksums): in full once.
+			if first, seen := v.unusable[plugin]; seen {
+				v.errorAt(actionPos, sub(path, "action"), "", "plugin %q cannot be used (see line %d)", plugin, first.Line)
+				break
+			}
+			if v.unusable == nil {
+				v.unusable = map[string]Pos{}
+			}
+			v.unusable[plugin] = actionPos
+			v.errorAt(actionPos, sub(path, "action"), "", "plugin %q cannot be used: %s", plugin, problem)
+		default:
 			v.errorAt(actionPos, sub(path, "action"), didYouMean(action, cat.Actions()), "unknown action %q", action)
 		}
 		return

@@ -13,7 +13,9 @@ import (
 // which it compiles against its scope and keeps on the model for the engine.
 // It takes the runbook returned by Load, and finds nothing to check when
 // Load could not parse the file. With a Catalog, it also checks that each
-// action exists and that each step's with fits the action's input schema.
+// action exists and that each step's with fits the action's input schema;
+// a step whose plugin is not installed is a warning (its with is not
+// checked), one whose plugin cannot be used is an error.
 func Validate(rb *Runbook, cat Catalog) Diagnostics {
 	if rb.src == nil {
 		return nil
@@ -52,10 +54,18 @@ type validator struct {
 	dynamic bool
 	// withPos is the position of the key of the with being checked.
 	withPos Pos
+	// unusable is where each plugin that cannot be used was first named.
+	unusable map[string]Pos
 }
 
 func (v *validator) errorAt(p Pos, path, hint, format string, args ...any) {
 	v.diags = append(v.diags, v.src.diag(p, path, hint, format, args...))
+}
+
+func (v *validator) warnAt(p Pos, path, hint, format string, args ...any) {
+	d := v.src.diag(p, path, hint, format, args...)
+	d.Severity = SeverityWarning
+	v.diags = append(v.diags, d)
 }
 
 func stepPath(st *Step, i int) string {

@@ -29,7 +29,8 @@ cancelled here: no step starts, and the undo of finished steps runs in
 this process.
 
 Exit status: 0 the run is cancelled (or had already ended), 1 it could not
-be cancelled, 2 no such run.`,
+be cancelled, 2 no such run, or its runbook no longer validates here (a
+plugin it uses was removed, say: nothing ran).`,
 		Example: `  steward cancel 20261121-101502-3fa9c2d1 --comment "customer withdrew the request"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -82,6 +83,7 @@ func cancelRun(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id, comment str
 		if err != nil {
 			return err
 		}
+		defer x.close()
 		x.output, x.progress, x.cancelled = f.output, f.progress, true
 		err = x.execute(inputs)
 		var ee *exitError

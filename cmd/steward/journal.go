@@ -18,6 +18,7 @@ import (
 	"github.com/stewardhq/steward/engine/journal/sqlite"
 	"github.com/stewardhq/steward/engine/progress"
 	"github.com/stewardhq/steward/engine/redact"
+	"github.com/stewardhq/steward/plugins"
 	"github.com/stewardhq/steward/runbooks"
 	"github.com/stewardhq/steward/schema"
 )
@@ -47,6 +48,15 @@ type execution struct {
 	// cancelled runs the execution with its context already cancelled:
 	// no step starts and the undo of finished steps runs.
 	cancelled bool
+	// plugins is the plugin host of a run that goes on; close closes it.
+	plugins *plugins.Host
+}
+
+// close stops the plugins the execution started.
+func (x *execution) close() {
+	if x.plugins != nil {
+		x.plugins.Close()
+	}
 }
 
 // execute runs the execution under the run's lock, records it, prints its
@@ -155,16 +165,22 @@ func continuation(cmd *cobra.Command, g *globalFlags, store journal.Store, st *j
 	opts := engine.Options{Clock: clock, DryRun: st.Run.DryRun, Actor: st.Run.Actor, Version: st.Run.Version, Secret: envSecret,
 		Redact: &redact.Set{}}
 	reg := newRegistry(clock, cfg.Runbooks, opts, &subRunJournal{store: store, by: by})
-	opts.Registry = reg
-	rb, diags := schema.Check(src.File, src.Src, reg)
-	if len(diags) > 0 {
-		return nil, nil, &exitError{code: exitFailed, err: fmt.Errorf("run %s: its runbook %s no longer validates here: %s", st.Run.ID, src.File, diags[0].Header())}
-	}
-	inputs, err := recordedInputs(rb, st, secretInputs)
+	host, err := openPlugins(cmd, g, cfg, reg, opts.Redact)
 	if err != nil {
 		return nil, nil, err
 	}
-	x := &execution{cmd: cmd, cfg: cfg, store: store, rb: rb, opts: opts, output: "text", progress: "auto"}
+	opts.Registry = reg
+	rb, diags := schema.Check(src.File, src.Src, reg)
+	if err := refuseDiagnostics(cmd.ErrOrStderr(), src.File, diags); err != nil {
+		host.Close()
+		return nil, nil, &exitError{code: exitInvalid, err: fmt.Errorf("run %s: %w", st.Run.ID, errors.Unwrap(err))}
+	}
+	inputs, err := recordedInputs(rb, st, secretInputs)
+	if err != nil {
+		host.Close()
+		return nil, nil, err
+	}
+	x := &execution{cmd: cmd, cfg: cfg, store: store, rb: rb, opts: opts, output: "text", progress: "auto", plugins: host}
 	x.resumeFrom(st, by)
 	return x, inputs, nil
 }

@@ -12,6 +12,10 @@ import (
 // here runs the real CLI as a user would.
 var steward string
 
+// pluginBins are the plugin binaries built for these tests, by plugin
+// name: the reference plugin and testdata/echo-plugin.
+var pluginBins = map[string]string{}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "steward-cli-test")
 	if err != nil {
@@ -19,11 +23,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	steward = filepath.Join(dir, "steward")
-	build := exec.Command("go", "build", "-o", steward, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building steward:", err)
-		os.Exit(1)
+	pluginBins["example"] = filepath.Join(dir, "steward-plugin-example")
+	pluginBins["echo"] = filepath.Join(dir, "steward-plugin-echo")
+	for out, pkg := range map[string]string{steward: ".", pluginBins["example"]: "../../plugins/example", pluginBins["echo"]: "./testdata/echo-plugin"} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", pkg, err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

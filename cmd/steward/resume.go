@@ -99,6 +99,7 @@ func goOn(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id string, before fu
 	if err != nil {
 		return err
 	}
+	defer x.close()
 	if before != nil {
 		if err := before(x, st); err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/engine/config"
@@ -36,8 +37,9 @@ func (e *exitError) Unwrap() error { return e.err }
 var version = ""
 
 type globalFlags struct {
-	home   string
-	config string
+	home          string
+	config        string
+	allowUnpinned bool
 }
 
 func newRootCmd() *cobra.Command {
@@ -55,6 +57,10 @@ Try a bundled runbook, check your own, and test them with mocked actions:
   steward validate runbooks/
   steward test runbooks/
 
+Actions come from built-ins (core.*, http.request, exec) and from plugins:
+executables named steward-plugin-NAME in the plugin folders, pinned by
+SHA-256 in a lock file (see steward plugins --help).
+
 Runbook format, CLI and exit codes: docs/ and "steward <command> --help".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -63,11 +69,14 @@ Runbook format, CLI and exit codes: docs/ and "steward <command> --help".`,
 		"folder of the embedded store and plugins (env STEWARD_HOME)")
 	root.PersistentFlags().StringVar(&g.config, "config", envOr("STEWARD_CONFIG", "steward.yaml"),
 		"configuration file, used when present (env STEWARD_CONFIG)")
+	root.PersistentFlags().BoolVar(&g.allowUnpinned, "allow-unpinned", envBool("STEWARD_ALLOW_UNPINNED"),
+		"start plugin binaries the lock file does not name: for plugin development only (env STEWARD_ALLOW_UNPINNED=1)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitInvalid, err: err}
 	})
-	root.AddCommand(newVersionCmd(), newValidateCmd(), newRunCmd(g), newSchemaCmd(), newTestCmd(g),
-		newRunsCmd(g), newShowCmd(g), newApproveCmd(g), newResumeCmd(g), newCancelCmd(g), newAuditCmd(g))
+	root.AddCommand(newVersionCmd(), newValidateCmd(g), newRunCmd(g), newSchemaCmd(), newTestCmd(g),
+		newRunsCmd(g), newShowCmd(g), newApproveCmd(g), newResumeCmd(g), newCancelCmd(g), newAuditCmd(g),
+		newPluginsCmd(g))
 	return root
 }
 
@@ -86,6 +95,15 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// envBool reads a boolean variable: 1, true, yes (any case) are true.
+func envBool(key string) bool {
+	switch strings.ToLower(os.Getenv(key)) {
+	case "1", "true", "yes":
+		return true
+	}
+	return false
 }
 
 func defaultHome() string {

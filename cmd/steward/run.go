@@ -107,13 +107,15 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 		Version: doc.SHA256, Secret: envSecret, Redact: &redact.Set{}}
 	subs := &subRunJournal{by: opts.Actor}
 	reg := newRegistry(clock, folders, opts, subs)
+	host, err := openPlugins(cmd, g, cfg, reg, opts.Redact)
+	if err != nil {
+		return err
+	}
+	defer host.Close()
 	opts.Registry = reg
 	rb, diags := schema.Check(doc.File, doc.Src, reg)
-	if len(diags) > 0 {
-		for _, d := range diags {
-			fmt.Fprint(cmd.ErrOrStderr(), d.Render())
-		}
-		return &exitError{code: exitInvalid, err: fmt.Errorf("%s is invalid: %s; nothing ran", doc.File, plural(len(diags), "problem"))}
+	if err := refuseDiagnostics(cmd.ErrOrStderr(), doc.File, diags); err != nil {
+		return err
 	}
 	inputs, errs, err := readInputs(rb, f)
 	if err != nil {
@@ -134,6 +136,20 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 	x := &execution{cmd: cmd, cfg: cfg, store: store, rb: rb, opts: opts, run: run, source: src, origin: origin,
 		output: f.output, progress: f.progress}
 	return x.execute(inputs)
+}
+
+// refuseDiagnostics prints the problems of a runbook about to run, and
+// says that nothing ran. A warning is a problem here: a step whose plugin
+// is not installed cannot run.
+func refuseDiagnostics(w io.Writer, file string, diags schema.Diagnostics) error {
+	if len(diags) == 0 {
+		return nil
+	}
+	fmt.Fprint(w, diags.Strict().Render())
+	if errs, _ := diags.Count(); errs == 0 {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%s cannot run here: it uses a plugin that is not installed; nothing ran", file)}
+	}
+	return &exitError{code: exitInvalid, err: fmt.Errorf("%s is invalid: %s; nothing ran", file, plural(len(diags), "problem"))}
 }
 
 // newPrinter chooses live or plain progress.

@@ -23,8 +23,11 @@ the run's status, error and outputs, and each step's status, attempts,
 error, outputs and resolved with. File format: docs/runbook-tests.md.
 
 Every action that is not core.* must be mocked, by step id or by action
-name; core.* actions run for real unless mocked. Runs use a virtual clock:
-retry delays and core.sleep take no time, and timeouts never fire.
+name; core.* actions run for real unless mocked. The with of a plugin's
+action is checked against its schema when the plugin is installed (its
+process may be started to learn it, never to run an action); a plugin
+that is not installed needs nothing but the mocks. Runs use a virtual
+clock: retry delays and core.sleep take no time, and timeouts never fire.
 
 PATH is a test file, a runbook (its test file is used) or a folder, searched
 recursively for *.test.yaml and *.test.yml, skipping hidden folders.
@@ -54,7 +57,16 @@ file or its runbook is invalid (the other files still run).`,
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
+			cfg, err := g.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
 			reg := newRegistry(clockwork.NewRealClock(), nil, engine.Options{}, nil)
+			host, err := openPlugins(cmd, g, cfg, reg, nil)
+			if err != nil {
+				return err
+			}
+			defer host.Close()
 			opts := runtest.Options{Registry: reg, Verbose: verbose}
 			if filter != "" {
 				opts.Run = re

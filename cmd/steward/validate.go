@@ -14,8 +14,9 @@ import (
 	"github.com/stewardhq/steward/schema"
 )
 
-func newValidateCmd() *cobra.Command {
+func newValidateCmd(g *globalFlags) *cobra.Command {
 	var output string
+	var strict bool
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Check runbooks and report every problem with its line and column",
@@ -30,9 +31,22 @@ PATH, ./runbooks is checked.
 Each problem is printed as FILE:LINE:COL: FIELD.PATH: message, then the line
 with a caret under the column, and a hint where one helps.
 
-Exit status: 0 when every runbook is valid, 2 when any is not.`,
+Each step's action must exist and its with must fit the action's input
+schema: field names, required fields, and the type, enum and format of
+literal values (a value computed by ${{ }} is checked when the step runs).
+Plugin actions are checked against what the installed plugin describes
+(see steward plugins). A step whose plugin is not installed here is a
+warning, FILE:LINE:COL: warning: FIELD.PATH: message, since its with
+cannot be checked; --strict makes warnings errors, as a machine that
+runs the runbooks should. A plugin that is installed but cannot be used
+(not pinned in the lock file, changed since it was locked, failed to
+start) is an error.
+
+Exit status: 0 when every runbook is valid (warnings are counted, not
+failed), 2 when any is not, or when any has a warning with --strict.`,
 		Example: `  steward validate runbooks/
   steward validate refund.yaml stuck-transaction.yaml
+  steward validate --strict runbooks/
   steward validate -o json runbooks/ | jq '.[].message'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
@@ -55,21 +69,36 @@ Exit status: 0 when every runbook is valid, 2 when any is not.`,
 			if err != nil {
 				return &exitError{code: exitInvalid, err: err}
 			}
-			return report(cmd, runbooks.CheckFiles(files, newRegistry(clockwork.NewRealClock(), nil, engine.Options{}, nil)), output)
+			cfg, err := g.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			reg := newRegistry(clockwork.NewRealClock(), nil, engine.Options{}, nil)
+			host, err := openPlugins(cmd, g, cfg, reg, nil)
+			if err != nil {
+				return err
+			}
+			defer host.Close()
+			return report(cmd, runbooks.CheckFiles(files, reg), output, strict)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (a JSON array of problems)")
+	cmd.Flags().BoolVar(&strict, "strict", false, "warnings are errors: a step whose plugin is not installed makes its runbook invalid")
 	return cmd
 }
 
-func report(cmd *cobra.Command, results []runbooks.Result, output string) error {
+func report(cmd *cobra.Command, results []runbooks.Result, output string, strict bool) error {
 	var all schema.Diagnostics
 	invalid := 0
 	for _, r := range results {
-		if len(r.Diags) > 0 {
-			invalid++
-			all = append(all, r.Diags...)
+		diags := r.Diags
+		if strict {
+			diags = diags.Strict()
 		}
+		if errs, _ := diags.Count(); errs > 0 {
+			invalid++
+		}
+		all = append(all, diags...)
 	}
 	out := cmd.OutOrStdout()
 	if output == "json" {
@@ -88,11 +117,16 @@ func report(cmd *cobra.Command, results []runbooks.Result, output string) error 
 	}
 	errw := cmd.ErrOrStderr()
 	n := len(results)
+	errs, warns := all.Count()
+	also := ""
+	if warns > 0 {
+		also = ", " + plural(warns, "warning")
+	}
 	if invalid == 0 {
-		fmt.Fprintf(errw, "%s valid\n", plural(n, "runbook"))
+		fmt.Fprintf(errw, "%s valid%s\n", plural(n, "runbook"), also)
 		return nil
 	}
-	fmt.Fprintf(errw, "%s in %s of %s\n", plural(len(all), "problem"), plural(invalid, "file"), plural(n, "runbook"))
+	fmt.Fprintf(errw, "%s in %s of %s%s\n", plural(errs, "problem"), plural(invalid, "file"), plural(n, "runbook"), also)
 	return &exitError{code: exitInvalid}
 }
 

@@ -199,7 +199,8 @@ func (cr *caseRun) subRun(ctx context.Context, name string, inputs map[string]an
 		Resolve: func(name string) (*runbooks.Document, error) {
 			return runbooks.Resolve(name, []string{filepath.Dir(cr.s.RunbookFile)})
 		},
-		Catalog: cr.s.reg,
+		Catalog:       cr.s.reg,
+		MockedPlugins: true,
 		Options: func(_ string, rb *schema.Runbook, _ *runbooks.Document, _ *actions.Request) (engine.Options, error) {
 			return cr.options(rb, "", false, nil), nil
 		},

@@ -152,6 +152,14 @@ func faulty() sdk.Plugin {
 				return None{}, nil
 			}, sdk.Describe("Exits with status 3 during the call.")),
 
+			sdk.Action("crash_first", func(ctx context.Context, call *sdk.Call, in Value) (Value, error) {
+				if call.Attempt == 1 {
+					fmt.Fprintln(stderr, "faulty: about to exit on the first attempt")
+					os.Exit(3)
+				}
+				return in, nil
+			}, sdk.Describe("Exits during the first attempt of a step; returns its input on the next.")),
+
 			sdk.Action("panic", func(ctx context.Context, call *sdk.Call, in None) (None, error) {
 				panic("faulty: a panic in the handler")
 			}, sdk.Describe("Panics in the handler: the SDK recovers.")),

@@ -1,0 +1,126 @@
+package schema
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// catalog is a Catalog of plugins by name; a plugin with a problem is
+// installed but unusable, one not listed is not installed.
+type catalog struct {
+	actions  map[string]*DataSchema
+	problems map[string]string
+}
+
+func (c catalog) ActionInput(name string) (*DataSchema, bool) {
+	s, ok := c.actions[name]
+	return s, ok
+}
+
+func (c catalog) PluginProblem(plugin string) (bool, string) {
+	if p, ok := c.problems[plugin]; ok {
+		return true, p
+	}
+	for name := range c.actions {
+		if strings.HasPrefix(name, plugin+".") {
+			return true, ""
+		}
+	}
+	return false, ""
+}
+
+func (c catalog) Actions() []string {
+	var out []string
+	for name := range c.actions {
+		out = append(out, name)
+	}
+	return out
+}
+
+// TestPluginDiagnostics: an action of a plugin not installed is a warning,
+// with a did-you-mean when an installed action is close; one of an
+// installed plugin that cannot be used is an error, its reason given once.
+func TestPluginDiagnostics(t *testing.T) {
+	cat := catalog{
+		actions: map[string]*DataSchema{"payments.get": {Type: Types{"object"}, Required: []string{"id"},
+			Properties: map[string]*DataSchema{"id": {Type: Types{"string"}}}}},
+		problems: map[string]string{"chains": "it is not pinned"},
+	}
+	src := `version: 1
+name: pay
+steps:
+  - id: a
+    action: payments.get
+    with: {id: x}
+  - id: b
+    action: paymnts.get
+  - id: c
+    action: cards.freeze
+    undo:
+      action: chains.tx
+  - id: d
+    action: chains.tx
+  - id: e
+    action: payments.gte
+`
+	_, diags := Check("p.yaml", []byte(src), cat)
+	want := `p.yaml:8:13: warning: steps[1].action: plugin "paymnts" is not installed: its with is not checked
+    8 |     action: paymnts.get
+      |             ^
+  hint: did you mean "payments.get"?
+p.yaml:10:13: warning: steps[2].action: plugin "cards" is not installed: its with is not checked
+   10 |     action: cards.freeze
+      |             ^
+  hint: install steward-plugin-cards in a plugin folder (steward plugins list)
+p.yaml:12:15: steps[2].undo.action: plugin "chains" cannot be used: it is not pinned
+   12 |       action: chains.tx
+      |               ^
+p.yaml:14:13: steps[3].action: plugin "chains" cannot be used (see line 12)
+   14 |     action: chains.tx
+      |             ^
+p.yaml:16:13: steps[4].action: unknown action "payments.gte"
+   16 |     action: payments.gte
+      |             ^
+  hint: did you mean "payments.get"?
+`
+	if got := diags.Render(); got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if errs, warns := diags.Count(); errs != 3 || warns != 2 {
+		t.Errorf("Count = %d errors, %d warnings", errs, warns)
+	}
+	if errs := diags.Errors(); len(errs) != 3 || errs[0].Path != "steps[2].undo.action" {
+		t.Errorf("Errors = %v", errs)
+	}
+	strict := diags.Strict()
+	if errs, warns := strict.Count(); errs != 5 || warns != 0 || diags[0].Severity != SeverityWarning {
+		t.Errorf("Strict: %d errors, %d warnings; the original changed: %v", errs, warns, diags[0].Severity)
+	}
+	if h := strict[0].Header(); h != `p.yaml:8:13: steps[1].action: plugin "paymnts" is not installed: its with is not checked` {
+		t.Errorf("a warning made an error renders as %q", h)
+	}
+}
+
+func TestSeverityJSON(t *testing.T) {
+	ds := Diagnostics{{File: "a.yaml", Line: 1, Column: 2, Message: "bad"}, {File: "a.yaml", Severity: SeverityWarning, Message: "unchecked"}}
+	b, err := json.Marshal(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"file":"a.yaml","line":1,"column":2,"severity":"error","path":"","message":"bad"},` +
+		`{"file":"a.yaml","line":0,"column":0,"severity":"warning","path":"","message":"unchecked"}]`
+	if string(b) != want {
+		t.Fatalf("got %s\nwant %s", b, want)
+	}
+	var back Diagnostics
+	if err := json.Unmarshal(b, &back); err != nil || back[0].Severity != SeverityError || back[1].Severity != SeverityWarning {
+		t.Fatalf("round trip: %v %+v", err, back)
+	}
+	if err := json.Unmarshal([]byte(`[{"severity":"fatal"}]`), &back); err == nil || !strings.Contains(err.Error(), `unknown severity "fatal"`) {
+		t.Fatalf("an unknown severity: %v", err)
+	}
+	if h := ds[1].Header(); h != "a.yaml: warning: unchecked" {
+		t.Errorf("header without a position: %q", h)
+	}
+}
