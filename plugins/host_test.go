@@ -31,7 +31,8 @@ func TestMain(m *testing.M) {
 	faultyBin = filepath.Join(dir, "faulty")
 	exampleBin = filepath.Join(dir, "example")
 	for pkg, out := range map[string]string{"./testdata/faulty": faultyBin, "./example": exampleBin} {
-		build := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+		// Built as `make build` builds plugins: stripped.
+		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "building", pkg, err)

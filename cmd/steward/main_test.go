@@ -13,7 +13,8 @@ import (
 var steward string
 
 // pluginBins are the plugin binaries built for these tests, by plugin
-// name: the reference plugin and testdata/echo-plugin.
+// name: the reference plugin, testdata/echo-plugin and the host's faulty
+// test plugin.
 var pluginBins = map[string]string{}
 
 func TestMain(m *testing.M) {
@@ -25,7 +26,9 @@ func TestMain(m *testing.M) {
 	steward = filepath.Join(dir, "steward")
 	pluginBins["example"] = filepath.Join(dir, "steward-plugin-example")
 	pluginBins["echo"] = filepath.Join(dir, "steward-plugin-echo")
-	for out, pkg := range map[string]string{steward: ".", pluginBins["example"]: "../../plugins/example", pluginBins["echo"]: "./testdata/echo-plugin"} {
+	pluginBins["faulty"] = filepath.Join(dir, "steward-plugin-faulty")
+	for out, pkg := range map[string]string{steward: ".", pluginBins["example"]: "../../plugins/example", pluginBins["echo"]: "./testdata/echo-plugin",
+		pluginBins["faulty"]: "../../plugins/testdata/faulty"} {
 		build := exec.Command("go", "build", "-o", out, pkg)
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -93,6 +94,15 @@ type Value struct {
 	Value string `json:"value"`
 }
 
+// Slept is the output of sleep.
+type Slept struct {
+	PID  int `json:"pid"`
+	Peak int `json:"peak" desc:"the most sleeps this process has run at once"`
+}
+
+// inflight and peak count the sleeps running in this process.
+var inflight, peak atomic.Int64
+
 // None is no input, or no output.
 type None struct{}
 
@@ -137,14 +147,22 @@ func faulty() sdk.Plugin {
 
 			sdk.Action("sleep", func(ctx context.Context, call *sdk.Call, in struct {
 				MS int `json:"ms" min:"0"`
-			}) (None, error) {
+			}) (Slept, error) {
+				n := inflight.Add(1)
+				defer inflight.Add(-1)
+				for {
+					m := peak.Load()
+					if n <= m || peak.CompareAndSwap(m, n) {
+						break
+					}
+				}
 				select {
 				case <-ctx.Done():
-					return None{}, ctx.Err()
+					return Slept{}, ctx.Err()
 				case <-time.After(time.Duration(in.MS) * time.Millisecond):
-					return None{}, nil
+					return Slept{PID: os.Getpid(), Peak: int(peak.Load())}, nil
 				}
-			}, sdk.Describe("Sleeps ms milliseconds, or until cancelled.")),
+			}, sdk.Describe("Sleeps ms milliseconds, or until cancelled; says in which process and how many sleeps this process has run at once.")),
 
 			sdk.Action("crash", func(ctx context.Context, call *sdk.Call, in None) (None, error) {
 				fmt.Fprintln(stderr, "faulty: about to exit")
