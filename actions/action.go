@@ -63,6 +63,9 @@ type Spec struct {
 	Idempotent bool `json:"idempotent"`
 	// Sensitive names output fields whose values are secrets.
 	Sensitive []string `json:"sensitive,omitempty"`
+	// Provider says where a plugin action comes from, for the record:
+	// steward-plugin-NAME VERSION sha256:HEX. Empty for built-ins.
+	Provider string `json:"provider,omitempty"`
 }
 
 // Request is one execution of an action by one attempt of a step.

@@ -389,7 +389,7 @@ func (r *runner) attempt(ctx context.Context, n *node, action actions.Action, wi
 		req.Deadline = r.clock.Now().Add(st.Timeout)
 	}
 	r.emit(&Event{Type: AttemptStarted, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, With: with,
-		Key: key, Mutates: actions.Mutates(action, with), Idempotent: actions.Idempotent(action, with)})
+		Key: key, Mutates: actions.Mutates(action, with), Idempotent: actions.Idempotent(action, with), Provider: action.Spec().Provider})
 	if info := r.sinkFailed(); info != nil {
 		return nil, info
 	}

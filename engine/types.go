@@ -76,16 +76,18 @@ type Event struct {
 	With    map[string]any `json:"with,omitempty"`
 	// Key is the attempt's idempotency key; Mutates and Idempotent say
 	// what the action declares for this input.
-	Key        string        `json:"key,omitempty"`
-	Mutates    bool          `json:"mutates,omitempty"`
-	Idempotent bool          `json:"idempotent,omitempty"`
-	Outputs    any           `json:"outputs,omitempty"`
-	Status     Status        `json:"status,omitempty"`
-	Error      *ErrorInfo    `json:"error,omitempty"`
-	RetryIn    time.Duration `json:"retry_in,omitempty"`
-	Duration   time.Duration `json:"duration,omitempty"`
-	Level      string        `json:"level,omitempty"`
-	Message    string        `json:"message,omitempty"`
+	Key        string `json:"key,omitempty"`
+	Mutates    bool   `json:"mutates,omitempty"`
+	Idempotent bool   `json:"idempotent,omitempty"`
+	// Provider is the action's Spec.Provider: which plugin binary runs it.
+	Provider string        `json:"provider,omitempty"`
+	Outputs  any           `json:"outputs,omitempty"`
+	Status   Status        `json:"status,omitempty"`
+	Error    *ErrorInfo    `json:"error,omitempty"`
+	RetryIn  time.Duration `json:"retry_in,omitempty"`
+	Duration time.Duration `json:"duration,omitempty"`
+	Level    string        `json:"level,omitempty"`
+	Message  string        `json:"message,omitempty"`
 	// Interrupted marks a step.waiting for a decision to run again an
 	// interrupted attempt (see ApprovalRequest), not for its approval.
 	Interrupted bool `json:"interrupted,omitempty"`

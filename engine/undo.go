@@ -78,7 +78,7 @@ func (r *runner) undoOne(ctx context.Context, stepID, name string, timeout time.
 			r.emit(&Event{Type: StepLog, Step: stepID, Phase: PhaseUndo, Action: name, Index: -1, Level: level, Message: msg})
 		}}
 	r.emit(&Event{Type: AttemptStarted, Step: stepID, Phase: PhaseUndo, Action: name, Index: -1, Attempt: 1, With: w,
-		Key: req.IdempotencyKey, Mutates: actions.Mutates(action, w), Idempotent: actions.Idempotent(action, w)})
+		Key: req.IdempotencyKey, Mutates: actions.Mutates(action, w), Idempotent: actions.Idempotent(action, w), Provider: action.Spec().Provider})
 	if info := r.sinkFailed(); info != nil {
 		info.Step = stepID
 		return nil, info

@@ -65,10 +65,11 @@ type Host struct {
 
 // entry is one plugin of a Host.
 type entry struct {
-	bin  binary
-	mu   sync.Mutex // serialises starts, so parallel calls share one process
-	proc *process
-	desc *Description
+	bin    binary
+	mu     sync.Mutex // serialises starts, so parallel calls share one process
+	proc   *process
+	desc   *Description
+	sha256 string // of the binary described: the pinned one, or one allowed unpinned
 }
 
 // New returns a Host. It reads the lock file; it starts nothing.
@@ -141,8 +142,12 @@ func (h *Host) Load(name string) ([]actions.Action, error) {
 		return nil, err
 	}
 	e, _ := h.entry(name)
+	e.mu.Lock()
+	provider := fmt.Sprintf("%s%s %s sha256:%s", Prefix, name, d.Version, e.sha256)
+	e.mu.Unlock()
 	out := make([]actions.Action, len(d.Actions))
 	for i, spec := range d.Actions {
+		spec.Provider = provider
 		out[i] = &action{host: h, entry: e, spec: spec, short: spec.Name[len(name)+1:]}
 	}
 	return out, nil
@@ -181,6 +186,7 @@ func (h *Host) describe(ctx context.Context, name string, trust bool) (*Descript
 			return nil, err
 		}
 	}
+	e.sha256 = sum
 	if c != nil && c.SHA256 == sum && c.Description != nil {
 		e.desc = c.Description
 		return e.desc, nil

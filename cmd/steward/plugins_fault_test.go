@@ -75,6 +75,8 @@ func TestPluginCrashIsRetriedOnAFreshProcessAndParallelStepsShareOne(t *testing.
 	for _, want := range []string{
 		`"code": "plugin_crashed"`,
 		"plugin faulty: it exited during the call; its last words on stderr: faulty: about to exit on the first attempt; the next call starts a fresh process",
+		// The record names the binary that ran each attempt.
+		`"provider": "steward-plugin-faulty 0.0.1 sha256:` + fileSHA256(t, filepath.Join(home, "plugins", "steward-plugin-faulty")) + `"`,
 	} {
 		if !strings.Contains(show.stdout, want) {
 			t.Errorf("show does not say %q:\n%s", want, show.stdout)

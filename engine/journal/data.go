@@ -38,6 +38,7 @@ type Data struct {
 	Key         string            `json:"key,omitempty"`
 	Mutates     bool              `json:"mutates,omitempty"`
 	Idempotent  bool              `json:"idempotent,omitempty"`
+	Provider    string            `json:"provider,omitempty"`
 	Outputs     any               `json:"outputs,omitempty"`
 	Status      engine.Status     `json:"status,omitempty"`
 	Error       *engine.ErrorInfo `json:"error,omitempty"`
@@ -65,7 +66,7 @@ type Origin struct {
 func dataOf(e *engine.Event) *Data {
 	d := &Data{Step: e.Step, Name: e.Name, Phase: e.Phase, Action: e.Action, Runbook: e.Runbook, Version: e.Version,
 		Actor: e.Actor, DryRun: e.DryRun, Inputs: e.Inputs, Items: e.Items, Attempt: e.Attempt, With: e.With,
-		Key: e.Key, Mutates: e.Mutates, Idempotent: e.Idempotent, Outputs: e.Outputs, Status: e.Status, Error: e.Error,
+		Key: e.Key, Mutates: e.Mutates, Idempotent: e.Idempotent, Provider: e.Provider, Outputs: e.Outputs, Status: e.Status, Error: e.Error,
 		Level: e.Level, Message: e.Message, Interrupted: e.Interrupted}
 	if e.Index >= 0 {
 		i := e.Index

@@ -91,7 +91,7 @@ func (r *Recorder) Event(e *engine.Event) {
 			// attempt runs with.
 			merged := *held
 			merged.Attempt, merged.With, merged.Key = e.Attempt, e.With, e.Key
-			merged.Mutates, merged.Idempotent = e.Mutates, e.Idempotent
+			merged.Mutates, merged.Idempotent, merged.Provider = e.Mutates, e.Idempotent, e.Provider
 			e = &merged
 		} else {
 			r.add(held)
