@@ -47,6 +47,57 @@ func TestReadmeQuickstart(t *testing.T) {
 	}
 }
 
+// TestReadmePlugins runs the README's plugin example: lock the reference
+// plugin found in ./bin, then run the runbook that uses it.
+func TestReadmePlugins(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	block := between(t, text, "## Plugins\n", "## Commands\n")
+	cmds := strings.Split(strings.TrimSpace(between(t, block, "```sh\n", "```\n")), "\n")
+	shown := between(t, block, "```\n\n```\n", "```\n")
+	if len(cmds) != 2 {
+		t.Fatalf("README's plugin example has %d commands, want lock and run", len(cmds))
+	}
+	// A working folder like the repository's: the plugin in ./bin, the
+	// runbook at its path.
+	dir, home := t.TempDir(), t.TempDir()
+	b, err := os.ReadFile(pluginBins["example"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "bin", "steward-plugin-example"), string(b))
+	if err := os.Chmod(filepath.Join(dir, "bin", "steward-plugin-example"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := os.ReadFile("../../plugins/example/runbooks/tx-check.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "plugins", "example", "runbooks", "tx-check.yaml"), string(rb))
+	var out strings.Builder
+	for _, c := range cmds {
+		r := homeRun(t, dir, home, nil, strings.Fields(strings.TrimPrefix(c, "./bin/steward "))...)
+		wantCode(t, r, exitOK, c)
+		out.WriteString(r.stdout)
+	}
+	printed := map[string]bool{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		line = summaryRe.ReplaceAllString(line, "")
+		if strings.HasPrefix(line, "+ example ") {
+			line = line[:strings.Index(line, "sha256:")+len("sha256:")] + "…"
+		}
+		printed[line] = true
+	}
+	for _, line := range strings.Split(strings.TrimSpace(shown), "\n") {
+		if !printed[line] {
+			t.Errorf("README shows %q, but steward prints\n%s", line, out.String())
+		}
+	}
+}
+
 func between(t *testing.T, s, start, end string) string {
 	t.Helper()
 	i := strings.Index(s, start)
