@@ -51,6 +51,7 @@ unit:
 bench:
 	@$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./... | awk '\
 	  /^Benchmark/ { extra = ""; for (i = 4; i < NF; i++) if ($$(i+1) == "ns/step") extra = sprintf("%10.2f µs/step", $$i / 1e3); \
+	      else if ($$(i+1) ~ /-µs$$/) extra = extra sprintf("  %s %s", $$i, $$(i+1)); \
 	    ms = $$3 / 1e6; printf "%-44s %8d runs %12.3f ms/op %14s B/op %10s allocs/op %s\n", $$1, $$2, ms, $$(NF-3), $$(NF-1), extra; next } \
 	  /^(ok|FAIL|---)/ { print }'
 
