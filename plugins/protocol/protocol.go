@@ -57,12 +57,6 @@ func Plugins(server pluginv1.ActionPluginServer) map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{Version: {PluginKey: &Plugin{Impl: server}}}
 }
 
-// Server is the plugin side's gRPC server: go-plugin's default, with
-// handler goroutines kept warm between calls.
-func Server(opts []grpc.ServerOption) *grpc.Server {
-	return grpc.NewServer(append(opts, grpc.NumStreamWorkers(4))...)
-}
-
 // WatchLifeline calls gone once the host has gone: when the lifeline named
 // by LifelineEnv reaches end of file, or at once if the variable names no
 // usable descriptor. When the variable is unset (a plugin started by a test

@@ -75,7 +75,7 @@ func Serve(p Plugin) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  protocol.Handshake,
 		VersionedPlugins: protocol.Plugins(srv),
-		GRPCServer:       protocol.Server,
+		GRPCServer:       plugin.DefaultGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:       "steward-plugin-" + p.Name,
 			Level:      hclog.Warn,
