@@ -338,6 +338,20 @@ func callError(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	st, _ := status.FromError(err)
+	if st.Code() == codes.DeadlineExceeded {
+		// gRPC may see the call's deadline pass a moment before the
+		// context does: wait for it, so the caller sees its own deadline
+		// (the engine reports it as the step's timeout).
+		if dl, ok := ctx.Deadline(); ok {
+			t := time.NewTimer(time.Until(dl) + 100*time.Millisecond)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+	}
 	switch st.Code() {
 	case codes.Unavailable, codes.Canceled, codes.Aborted:
 		return &actions.Error{Code: CodeCrashed, Message: "the plugin's connection broke during the call: " + st.Message(), Retryable: true, Err: err}
