@@ -124,3 +124,28 @@ func TestSeverityJSON(t *testing.T) {
 		t.Errorf("header without a position: %q", h)
 	}
 }
+
+// TestNullForOptionalField: a literal null given for an optional field of
+// a plugin action means "not given"; for a required field it is an error.
+func TestNullForOptionalField(t *testing.T) {
+	cat := catalog{actions: map[string]*DataSchema{"evm.diagnose": {Type: Types{"object"}, Required: []string{"hash"},
+		Properties: map[string]*DataSchema{"hash": {Type: Types{"string"}}, "nonce": {Type: Types{"integer"}}}}}}
+	src := `version: 1
+name: tx
+steps:
+  - id: a
+    action: evm.diagnose
+    with: {hash: "0x1", nonce: null}
+  - id: b
+    action: evm.diagnose
+    with: {hash: null}
+`
+	_, diags := Check("t.yaml", []byte(src), cat)
+	want := `t.yaml:9:18: steps[1].with.hash: hash must be a string, got null
+    9 |     with: {hash: null}
+      |                  ^
+`
+	if got := diags.Render(); got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -156,6 +157,9 @@ func quoteList(names []string) string {
 }
 
 // missing lists the required properties a mapping lacks.
+// requires reports whether name is a required property.
+func (s *DataSchema) requires(name string) bool { return slices.Contains(s.Required, name) }
+
 func (s *DataSchema) missing(val *Value) []string {
 	var out []string
 	for _, r := range s.Required {
@@ -236,6 +240,9 @@ func (v *validator) checkMap(s *DataSchema, val *Value, path, action string) {
 	suggested := map[string]bool{}
 	for _, f := range val.Fields {
 		fp := sub(path, f.Key)
+		if f.Value.Kind == KindNull && s.Properties[f.Key] != nil && !s.requires(f.Key) {
+			continue // null for an optional field means not given
+		}
 		if p := s.Properties[f.Key]; p != nil {
 			v.checkValue(p, f.Value, fp, action)
 			continue
@@ -380,6 +387,9 @@ func (s *DataSchema) check(v any, path string) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			if x[k] == nil && s.Properties[k] != nil && !s.requires(k) {
+				continue // null for an optional field means not given
+			}
 			p := s.Properties[k]
 			if p == nil {
 				p = s.AdditionalProperties

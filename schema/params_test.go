@@ -35,6 +35,11 @@ func TestDataSchemaCheck(t *testing.T) {
 		{map[string]any{"url": "https://x", "headers": map[string]any{"A": true}}, `with.headers.A must be a string, got a boolean`},
 		{map[string]any{"url": "https://x", "extra": 1}, `with: unknown field "extra"`},
 		{map[string]any{"url": "https://x", "status": "200"}, `with.status must be an integer or a list, got a string`},
+		// null for an optional field means not given (an optional runbook
+		// input passed through); for a required or unknown one it is wrong.
+		{map[string]any{"url": "https://x", "n": nil, "mode": nil}, ""},
+		{map[string]any{"url": nil}, `with.url must be a string, got null`},
+		{map[string]any{"url": "https://x", "extra": nil}, `with: unknown field "extra"`},
 	} {
 		err := s.Check(tc.v)
 		got := ""
