@@ -11,6 +11,8 @@ BENCHTIME ?= 1s
 # pinned so that `make proto` reproduces the committed code byte for byte.
 PROTOC_GEN_GO      ?= v1.36.12
 PROTOC_GEN_GO_GRPC ?= v1.6.2
+STRIPE_MOCK        ?= latest
+GETH               ?= v1.16.7
 
 # Plugin binaries: every plugins/NAME folder with a main package.
 PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
@@ -63,9 +65,15 @@ fuzz:
 	$(GO) test ./engine/journal -run '^$$' -fuzz '^FuzzParseBody$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./engine/journal -run '^$$' -fuzz '^FuzzValidJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
-## tools: what `make test` needs beyond Go
+## tools: staticcheck, and the real peers the plugin tests run against:
+## stripe-mock (Stripe's own mock of its API, @latest so that requests are
+## checked against Stripe's current published API) and geth (a dev-mode
+## Ethereum node; v1.17 needs a module version the proxy refuses). The
+## first geth build takes a minute or two.
 tools:
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+	$(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK)
+	$(GO) install github.com/ethereum/go-ethereum/cmd/geth@$(GETH)
 
 clean:
 	rm -rf bin
