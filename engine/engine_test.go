@@ -220,6 +220,33 @@ steps:
 	}
 }
 
+// TestErrorOfASucceededStep: steps.ID.error is nil when the step did not
+// fail, and reading its fields through ?. compares as nil, not as a string
+// (expr would otherwise compile a string comparison that panics on nil).
+func TestErrorOfASucceededStep(t *testing.T) {
+	reg := registry(t, clockwork.NewRealClock())
+	rb := load(t, reg, `version: 1
+name: nilerr
+steps:
+  - id: a
+    action: core.set
+    with: {x: 1}
+  - id: b
+    action: core.set
+    with:
+      is_x: ${{ steps.a.error?.code == "x" }}
+      not_found: ${{ steps.a.error?.code not in ["not_found"] }}
+      retryable: ${{ steps.a.error?.retryable ?? false }}
+`)
+	res := run(t, rb, reg, nil, engine.Options{})
+	if res.Status != engine.StatusSucceeded {
+		t.Fatalf("%s: %v", res.Status, res.Error)
+	}
+	if out := res.Step("b", "").Outputs.(map[string]any); out["is_x"] != false || out["not_found"] != true || out["retryable"] != false {
+		t.Errorf("b = %v", out)
+	}
+}
+
 // advance moves a fake clock each time the run waits on it, by the waits
 // given, and returns when the run ends.
 func runWithFakeClock(t *testing.T, fc *clockwork.FakeClock, waits []time.Duration, f func()) {

@@ -39,7 +39,12 @@ var (
 	errorType = types.Map{
 		"message": types.String, "code": types.String, "retryable": types.Bool, "step": types.String,
 	}
-	stepType = types.Map{"outputs": types.Any, "status": types.String, "error": errorType}
+	// A step's error is nil unless it failed, so its fields are typed
+	// any: typed as strings, steps.a.error?.code == "x" would compile to
+	// a string comparison that panics on nil when a succeeded.
+	stepType = types.Map{"outputs": types.Any, "status": types.String, "error": types.Map{
+		"message": types.Any, "code": types.Any, "retryable": types.Any, "step": types.Any,
+	}}
 )
 
 // scope says what an expression may read.
