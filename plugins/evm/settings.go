@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stewardhq/steward/plugins/sdk"
+)
+
+// Settings are plugins.settings.evm in steward.yaml. None is required: with
+// none, the plugin answers from its sandbox.
+type Settings struct {
+	Backend string        `json:"backend,omitempty" enum:"sandbox,rpc" desc:"sandbox (default: fixed fixtures, see docs/plugins-evm.md) or rpc (your nodes, read-only JSON-RPC)"`
+	Chains  []ChainConfig `json:"chains,omitempty" desc:"the chains the rpc backend reaches; required, at least one, with backend rpc"`
+	Timeout sdk.Duration  `json:"timeout,omitempty" desc:"per JSON-RPC request (default 10s)"`
+}
+
+// ChainConfig is one chain of the rpc backend.
+type ChainConfig struct {
+	Name string `json:"name" pattern:"^[a-z][a-z0-9-]{1,31}$" desc:"what runbooks call the chain, e.g. ethereum"`
+	ID   int64  `json:"id" min:"1" desc:"its EIP-155 chain id, e.g. 1; the node's eth_chainId must say the same"`
+	// RPCURL is best given as {secret: ETHEREUM_RPC_URL}: provider URLs
+	// embed an API key. It is never printed.
+	RPCURL        string       `json:"rpc_url" steward:"sensitive" desc:"the node's JSON-RPC URL (http or https); write {secret: ETHEREUM_RPC_URL}"`
+	BlockTime     sdk.Duration `json:"block_time,omitempty" desc:"the chain's block time, for estimates and staleness (default 12s)"`
+	Confirmations int64        `json:"confirmations,omitempty" min:"1" desc:"confirmations after which a transaction is final enough (default 12)"`
+}
+
+const (
+	defaultTimeout       = 10 * time.Second
+	defaultBlockTime     = 12 * time.Second
+	defaultConfirmations = 12
+)
+
+func defaultSettings() Settings {
+	return Settings{Backend: "sandbox", Timeout: sdk.Duration(defaultTimeout)}
+}
+
+// configure checks the settings and builds the chains.
+func (e *evm) configure(context.Context) error {
+	s := e.settings
+	if s.Timeout <= 0 {
+		return fmt.Errorf("settings.timeout must be more than 0s, got %s", s.Timeout)
+	}
+	if s.Backend == "sandbox" {
+		// Chains given for rpc are left alone: the sandbox has its own.
+		e.chains = sandboxChains()
+		return nil
+	}
+	if len(s.Chains) == 0 {
+		return fmt.Errorf("backend rpc needs chains: list at least one, each with name, id and rpc_url ({secret: ETHEREUM_RPC_URL})")
+	}
+	names, ids := map[string]bool{}, map[int64]string{}
+	var chains []*chain
+	for i, cc := range s.Chains {
+		where := fmt.Sprintf("settings.chains[%d] (%s)", i, cc.Name)
+		if names[cc.Name] {
+			return fmt.Errorf("%s: the name %s is used twice", where, cc.Name)
+		}
+		if other, ok := ids[cc.ID]; ok {
+			return fmt.Errorf("%s: chain id %d is already %s", where, cc.ID, other)
+		}
+		names[cc.Name], ids[cc.ID] = true, cc.Name
+		// Never quote the URL, nor url.Parse's error (it quotes it).
+		u, err := url.Parse(cc.RPCURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s: rpc_url must be an http:// or https:// URL (its value is not shown: it may hold an API key)", where)
+		}
+		bt := cc.BlockTime.Std()
+		switch {
+		case bt == 0:
+			bt = defaultBlockTime
+		case bt < 0:
+			return fmt.Errorf("%s: block_time must be more than 0s, got %s", where, cc.BlockTime)
+		}
+		conf := cc.Confirmations
+		if conf == 0 {
+			conf = defaultConfirmations
+		}
+		chains = append(chains, &chain{
+			name: cc.Name, id: cc.ID, blockTime: bt, confirmations: conf, backend: "rpc",
+			t:   newRPCClient(cc.Name, cc.RPCURL, s.Timeout.Std(), e.http),
+			now: e.now,
+		})
+	}
+	e.chains = chains
+	return nil
+}
+
+// resolve finds the chain named by an input: a configured chain's name or
+// its decimal id.
+func (e *evm) resolve(name string) (*chain, error) {
+	for _, c := range e.chains {
+		if c.name == name || strconv.FormatInt(c.id, 10) == name {
+			return c, nil
+		}
+	}
+	var known []string
+	for _, c := range e.chains {
+		known = append(known, fmt.Sprintf("%s (%d)", c.name, c.id))
+	}
+	where := "configured"
+	if e.settings.Backend == "sandbox" {
+		where = "sandbox"
+	}
+	return nil, sdk.Error("unknown_chain", "unknown chain %q: the %s chains are %s", name, where, strings.Join(known, ", "))
+}
