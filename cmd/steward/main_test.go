@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -13,8 +15,8 @@ import (
 var steward string
 
 // pluginBins are the plugin binaries built for these tests, by plugin
-// name: the reference plugin, testdata/echo-plugin and the host's faulty
-// test plugin.
+// name: the bundled plugins (example, payments, evm), testdata/echo-plugin
+// and the host's faulty test plugin.
 var pluginBins = map[string]string{}
 
 func TestMain(m *testing.M) {
@@ -24,17 +26,32 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	steward = filepath.Join(dir, "steward")
-	pluginBins["example"] = filepath.Join(dir, "steward-plugin-example")
-	pluginBins["echo"] = filepath.Join(dir, "steward-plugin-echo")
-	pluginBins["faulty"] = filepath.Join(dir, "steward-plugin-faulty")
-	for out, pkg := range map[string]string{steward: ".", pluginBins["example"]: "../../plugins/example", pluginBins["echo"]: "./testdata/echo-plugin",
-		pluginBins["faulty"]: "../../plugins/testdata/faulty"} {
-		build := exec.Command("go", "build", "-o", out, pkg)
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building", pkg, err)
-			os.Exit(1)
-		}
+	pkgs := map[string]string{steward: "."}
+	for name, pkg := range map[string]string{"example": "../../plugins/example", "payments": "../../plugins/payments",
+		"evm": "../../plugins/evm", "echo": "./testdata/echo-plugin", "faulty": "../../plugins/testdata/faulty"} {
+		pluginBins[name] = filepath.Join(dir, "steward-plugin-"+name)
+		pkgs[pluginBins[name]] = pkg
+	}
+	// Built in parallel; plugins stripped as `make build` builds them (a
+	// smaller binary is hashed faster at every start).
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for out, pkg := range pkgs {
+		wg.Go(func() {
+			args := []string{"build", "-o", out, pkg}
+			if out != steward {
+				args = []string{"build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg}
+			}
+			build := exec.Command("go", args...)
+			if b, err := build.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, b)
+				failed.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() {
+		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
