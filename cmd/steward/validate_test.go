@@ -232,9 +232,18 @@ with.yaml:10:18: steps[0].with.max_bytes: max_bytes must be an integer, got a st
 }
 
 // TestValidateExamples: the valid examples of the format stay valid once
-// actions are checked too.
+// actions are checked too (their plugins are fictional: not installed, a
+// warning), and the bundled runbooks are valid with --strict against the
+// bundled plugins' schemas (pinned in the home, whose plugin folder comes
+// before ./bin).
 func TestValidateExamples(t *testing.T) {
-	if r := run(t, "../..", "validate", "schema/testdata/valid/", "runbooks/"); r.code != 0 {
+	cfg := filepath.Join(t.TempDir(), "steward.yaml")
+	writeFile(t, cfg, "plugins:\n  folders: ["+t.TempDir()+"]\n") // none installed, whatever ./bin holds
+	if r := homeRun(t, "../..", t.TempDir(), nil, "validate", "--config", cfg, "schema/testdata/valid/"); r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	home := pinnedHome(t, "payments", "evm", "example")
+	if r := homeRun(t, "../..", home, nil, "validate", "--strict", "runbooks/", "plugins/example/runbooks/"); r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

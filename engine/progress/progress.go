@@ -249,24 +249,95 @@ func Summary(w io.Writer, res *engine.Result, color bool) {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			fmt.Fprintf(w, "  %s: %s\n", k, show(res.Outputs[k]))
+			fmt.Fprintf(w, "  %s:%s\n", k, show(res.Outputs[k], "    "))
 		}
 	}
 }
 
-// show renders an output value on one line.
-func show(v any) string {
+// wideValue is the width above which a list or an object is shown as an
+// indented block rather than as one line of JSON.
+const wideValue = 72
+
+// show renders an output value after its "name:": on the same line when
+// it fits, else as an indented block in YAML's style, so that a reply of
+// several paragraphs or an escalation record reads as it will be pasted.
+// Each line of the block starts with indent.
+func show(v any, indent string) string {
 	switch x := v.(type) {
 	case string:
-		return x
+		if strings.Contains(strings.TrimRight(x, "\n"), "\n") {
+			return " |\n" + indentLines(strings.TrimRight(x, "\n"), indent)
+		}
+		return " " + x
 	case engine.Unknown:
-		return x.String()
+		return " " + x.String()
 	case nil:
-		return "null"
+		return " null"
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Sprint(v)
+		return " " + fmt.Sprint(v)
 	}
-	return string(b)
+	if len(b) <= wideValue {
+		return " " + string(b)
+	}
+	var generic any
+	if json.Unmarshal(b, &generic) != nil {
+		return " " + string(b)
+	}
+	var sb strings.Builder
+	block(&sb, generic, indent)
+	return sb.String()
+}
+
+// block writes a list or an object as YAML-style lines under its key:
+// each entry on a line of its own, nested values indented further, and an
+// object in a list starting on the line of its "-".
+func block(sb *strings.Builder, v any, indent string) {
+	blockAt(sb, v, indent, false)
+}
+
+func blockAt(sb *strings.Builder, v any, indent string, inline bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			sb.WriteString(" {}")
+			return
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			if i == 0 && inline {
+				sb.WriteString(" " + k + ":")
+			} else {
+				sb.WriteString("\n" + indent + k + ":")
+			}
+			blockAt(sb, x[k], indent+"  ", false)
+		}
+	case []any:
+		if len(x) == 0 {
+			sb.WriteString(" []")
+			return
+		}
+		for _, it := range x {
+			sb.WriteString("\n" + indent + "-")
+			blockAt(sb, it, indent+"  ", true)
+		}
+	default:
+		sb.WriteString(show(x, indent))
+	}
+}
+
+// indentLines prefixes each non-empty line of s with indent.
+func indentLines(s, indent string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = indent + l
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -124,3 +124,40 @@ func TestSummary(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// TestSummaryBlocks: a reply of several paragraphs and a wide record are
+// shown as indented blocks; short values stay on their line.
+func TestSummaryBlocks(t *testing.T) {
+	var b strings.Builder
+	Summary(&b, &engine.Result{ID: "r1", Runbook: "tx", Status: engine.StatusSucceeded, Outputs: map[string]any{
+		"reply": "Hi Ana,\n\nYour transaction is waiting.\n",
+		"state": "pending-fine",
+		"small": map[string]any{"a": 1},
+		"escalation": map[string]any{"title": "Node unhealthy on ethereum", "owner": "chain-infrastructure",
+			"reproduction": []any{"steward run stuck-transaction --input chain=ethereum", "steward show r1"},
+			"details":      []any{map[string]any{"code": "rpc_unavailable", "attempts": 3}}, "empty": []any{}},
+	}}, false)
+	want := `✓ run tx succeeded in 0s
+  id: r1
+outputs:
+  escalation:
+    details:
+      - attempts: 3
+        code: rpc_unavailable
+    empty: []
+    owner: chain-infrastructure
+    reproduction:
+      - steward run stuck-transaction --input chain=ethereum
+      - steward show r1
+    title: Node unhealthy on ethereum
+  reply: |
+    Hi Ana,
+
+    Your transaction is waiting.
+  small: {"a":1}
+  state: pending-fine
+`
+	if got := b.String(); got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
