@@ -8,8 +8,63 @@ import (
 	"testing"
 )
 
-// TestReadmeQuickstart runs the README's example and compares the output it
-// shows, so the README stays true.
+// readmeFolder is a working folder like the repository's after `make
+// build`: the bundled plugins in ./bin and the reference plugin's runbook
+// at its path.
+func readmeFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"evm", "example", "payments"} {
+		b, err := os.ReadFile(pluginBins[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "bin", "steward-plugin-"+name)
+		writeFile(t, path, string(b))
+		if err := os.Chmod(path, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rb, err := os.ReadFile("../../plugins/example/runbooks/tx-check.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "plugins", "example", "runbooks", "tx-check.yaml"), string(rb))
+	return dir
+}
+
+// runShown runs README commands (./bin/steward ...) in dir with one home,
+// and checks that every line the README shows for them is printed: run
+// summaries without their duration, checksums from "sha256:…" on.
+func runShown(t *testing.T, dir, home string, cmds []string, shown string) {
+	t.Helper()
+	var out strings.Builder
+	for _, c := range cmds {
+		args, ok := strings.CutPrefix(c, "./bin/steward ")
+		if !ok {
+			t.Fatalf("README command %q does not run ./bin/steward", c)
+		}
+		r := homeRun(t, dir, home, nil, strings.Fields(args)...)
+		wantCode(t, r, exitOK, c)
+		out.WriteString(r.stdout)
+	}
+	printed := map[string]bool{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		line = summaryRe.ReplaceAllString(line, "")
+		if i := strings.Index(line, " sha256:"); i >= 0 && strings.HasPrefix(line, "+ ") {
+			line = line[:i+len(" sha256:")] + "…"
+		}
+		printed[line] = true
+	}
+	for _, line := range strings.Split(strings.TrimSpace(shown), "\n") {
+		if !printed[line] {
+			t.Errorf("README shows %q, but steward prints\n%s", line, out.String())
+		}
+	}
+}
+
+// TestReadmeQuickstart runs the README's examples and compares the output
+// they show, so the README stays true.
 func TestReadmeQuickstart(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -28,74 +83,34 @@ func TestReadmeQuickstart(t *testing.T) {
 		t.Fatalf("README shows\n%s\nbut steward prints\n%s", shown, got)
 	}
 
-	// The quickstart's first command runs a bundled runbook: every line the
-	// README shows is printed (the summary without its duration).
-	first := between(t, text, "make build && ./bin/steward ", "\n")
+	// The quickstart's first command builds (done: the test binaries),
+	// pins the bundled plugins and runs a bundled runbook on their
+	// sandbox backends, then the card payment example.
+	first := between(t, text, "```sh\nmake build && ", "\n")
+	cmds := strings.Split(first, " && ")
 	shownRun := between(t, text, first+"\n```\n\n```\n", "```\n")
-	r = run(t, "../..", strings.Fields(first)...)
-	if r.code != 0 {
-		t.Fatalf("%s: exit %d\n%s%s", first, r.code, r.stdout, r.stderr)
-	}
-	printed := map[string]bool{}
-	for _, line := range strings.Split(r.stdout, "\n") {
-		printed[summaryRe.ReplaceAllString(line, "")] = true
-	}
-	for _, line := range strings.Split(strings.TrimSpace(shownRun), "\n") {
-		if !printed[line] {
-			t.Errorf("README shows %q, but %s prints\n%s", line, first, r.stdout)
-		}
+	dir, home := readmeFolder(t), t.TempDir()
+	runShown(t, dir, home, cmds, shownRun)
+	card := "./bin/steward run card-payment-failure " + between(t, text, "./bin/steward run card-payment-failure ", "\n")
+	runShown(t, dir, home, []string{card, card + " --input language=zh"}, "")
+	if lang := between(t, text, "Simplified Chinese: add `", "`"); lang != "--input language=zh" {
+		t.Errorf("README says to add %q for Chinese", lang)
 	}
 }
 
-// TestReadmePlugins runs the README's plugin example: lock the reference
-// plugin found in ./bin, then run the runbook that uses it.
+// TestReadmePlugins runs the README's plugin example in a home where the
+// quickstart pinned the bundled plugins.
 func TestReadmePlugins(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(readme)
-	block := between(t, text, "## Plugins\n", "## Commands\n")
+	block := between(t, string(readme), "## Plugins\n", "## Commands\n")
 	cmds := strings.Split(strings.TrimSpace(between(t, block, "```sh\n", "```\n")), "\n")
 	shown := between(t, block, "```\n\n```\n", "```\n")
-	if len(cmds) != 2 {
-		t.Fatalf("README's plugin example has %d commands, want lock and run", len(cmds))
-	}
-	// A working folder like the repository's: the plugin in ./bin, the
-	// runbook at its path.
-	dir, home := t.TempDir(), t.TempDir()
-	b, err := os.ReadFile(pluginBins["example"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "bin", "steward-plugin-example"), string(b))
-	if err := os.Chmod(filepath.Join(dir, "bin", "steward-plugin-example"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rb, err := os.ReadFile("../../plugins/example/runbooks/tx-check.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "plugins", "example", "runbooks", "tx-check.yaml"), string(rb))
-	var out strings.Builder
-	for _, c := range cmds {
-		r := homeRun(t, dir, home, nil, strings.Fields(strings.TrimPrefix(c, "./bin/steward "))...)
-		wantCode(t, r, exitOK, c)
-		out.WriteString(r.stdout)
-	}
-	printed := map[string]bool{}
-	for _, line := range strings.Split(out.String(), "\n") {
-		line = summaryRe.ReplaceAllString(line, "")
-		if strings.HasPrefix(line, "+ example ") {
-			line = line[:strings.Index(line, "sha256:")+len("sha256:")] + "…"
-		}
-		printed[line] = true
-	}
-	for _, line := range strings.Split(strings.TrimSpace(shown), "\n") {
-		if !printed[line] {
-			t.Errorf("README shows %q, but steward prints\n%s", line, out.String())
-		}
-	}
+	dir, home := readmeFolder(t), t.TempDir()
+	wantCode(t, homeRun(t, dir, home, nil, "plugins", "lock"), exitOK, "plugins lock")
+	runShown(t, dir, home, cmds, shown)
 }
 
 func between(t *testing.T, s, start, end string) string {
