@@ -100,3 +100,25 @@ func BenchmarkProcessFloor(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunStuckTransaction: `steward run stuck-transaction` on the evm
+// plugin's sandbox, the whole process: the plugin's launch (its SHA-256
+// checked against the lock file, started, handshaken, configured), the
+// diagnosis, the reply and the journal (target: under 60 ms).
+func BenchmarkRunStuckTransaction(b *testing.B) {
+	home := b.TempDir()
+	installPlugin(b, home, "evm")
+	dir := b.TempDir()
+	if out, err := exec.Command(steward, "--home", home, "plugins", "lock").CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	args := []string{"--home", home, "run", "stuck-transaction", "--progress", "plain", "--input", "chain=ethereum",
+		"--input", "tx_hash=0x9a909a909a909a909a909a909a909a909a909a909a909a909a909a909a909a90"}
+	for b.Loop() {
+		cmd := exec.Command(steward, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 // installPlugin copies a test plugin into HOME/plugins, the default plugin
 // folder, and returns its path. It is not pinned.
-func installPlugin(t *testing.T, home, name string) string {
+func installPlugin(t testing.TB, home, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(pluginBins[name])
 	if err != nil {
