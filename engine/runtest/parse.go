@@ -91,7 +91,14 @@ func (p *parser) top(n *yaml.Node) {
 		return
 	}
 	hasCases := false
-	for _, f := range p.fields(n, "", topKeys) {
+	for _, f := range p.fields(n, "", nil) {
+		if strings.HasPrefix(f.key, "x-") {
+			continue // shared fixtures, for anchors: x-payment: &payment {...}
+		}
+		if !contains(topKeys, f.key) {
+			p.unknownKey(f.k, f.path, f.key, topKeys, "")
+			continue
+		}
 		switch f.key {
 		case "runbook":
 			p.f.Runbook, p.f.RunbookPos = p.str(f.v, f.path), pos(f.v)

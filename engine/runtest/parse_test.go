@@ -103,6 +103,42 @@ cases:
 	}
 }
 
+// TestParseMergeKeys: shared fixtures under an x- key, merged into cases
+// and mocks with <<; explicit keys override merged ones.
+func TestParseMergeKeys(t *testing.T) {
+	src := `x-lookup: &lookup
+  outputs: {status: declined, amount: 49}
+x-case: &base
+  inputs: {id: pi_1}
+  mocks:
+    lookup: *lookup
+cases:
+  - name: declined
+    <<: *base
+  - name: captured
+    <<: *base
+    inputs: {id: pi_2}
+    mocks:
+      lookup:
+        <<: *lookup
+        outputs: {status: captured, amount: 49}
+`
+	f, diags := Parse("t.test.yaml", []byte(src))
+	if len(diags) > 0 {
+		t.Fatalf("problems:\n%s", diags.Render())
+	}
+	if len(f.Cases) != 2 {
+		t.Fatalf("%d cases", len(f.Cases))
+	}
+	a, b := f.Cases[0], f.Cases[1]
+	if a.Inputs["id"] != "pi_1" || a.Mocks["lookup"] == nil || fmt.Sprint(a.Mocks["lookup"].Reply.Outputs) != "map[amount:49 status:declined]" {
+		t.Errorf("case a: inputs %v, mocks %+v", a.Inputs, a.Mocks["lookup"])
+	}
+	if b.Inputs["id"] != "pi_2" || fmt.Sprint(b.Mocks["lookup"].Reply.Outputs) != "map[amount:49 status:captured]" {
+		t.Errorf("case b: inputs %v, mocks %+v", b.Inputs, b.Mocks["lookup"])
+	}
+}
+
 func TestParseProblems(t *testing.T) {
 	cases := []struct{ name, src, want string }{
 		{"empty", "", "t.test.yaml:1:1: the test file is empty: give cases"},
@@ -113,6 +149,8 @@ func TestParseProblems(t *testing.T) {
 		{"no cases", "runbook: x.yaml\n", "t.test.yaml:1:1: cases: cases is required: a list of test cases"},
 		{"zero cases", "cases: []\n", "t.test.yaml:1:8: cases: give at least one case"},
 		{"unknown top key", "cases: [{name: a}]\ncase: 1\n", "t.test.yaml:2:1: case: unknown key \"case\""},
+		{"unknown merged key", "x-m: &m {name: a, mock: {}}\ncases:\n  - <<: *m\n", "t.test.yaml:1:19: cases[0].mock: unknown key \"mock\" (merged from an anchor)"},
+		{"merge of a list", "cases:\n  - name: a\n    <<: [1]\n", "t.test.yaml:3:10: cases[0]: a merge key (<<) takes a mapping or a list of mappings, got a number"},
 		{"unknown case key", "cases:\n  - name: a\n    mock: {}\n", "t.test.yaml:3:5: cases[0].mock: unknown key \"mock\""},
 		{"no name", "cases:\n  - inputs: {}\n", "t.test.yaml:2:5: cases[0]: a case needs a name"},
 		{"duplicate name", "cases:\n  - name: a\n  - name: a\n", "t.test.yaml:3:11: cases[1].name: case name \"a\" is already used at line 2"},

@@ -28,6 +28,9 @@ type field struct {
 
 // fields returns the keys of a mapping in order, reporting a node that is
 // not a mapping, duplicate keys and, when known is not nil, unknown keys.
+// Merge keys (<<: *anchor, or a list of anchors) are applied as in
+// runbooks: the merged keys come after the explicit ones, which override
+// them.
 func (p *parser) fields(n *yaml.Node, path string, known []string) []field {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
@@ -37,6 +40,7 @@ func (p *parser) fields(n *yaml.Node, path string, known []string) []field {
 		return nil
 	}
 	var out []field
+	var merged []field
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
@@ -46,19 +50,59 @@ func (p *parser) fields(n *yaml.Node, path string, known []string) []field {
 		case k.Kind != yaml.ScalarNode:
 			p.errorf(k, path, "", "keys must be text")
 			continue
+		case k.ShortTag() == "!!merge":
+			merged = append(merged, p.mergeFields(v, path)...)
+			continue
 		case seen[key]:
 			p.errorf(k, fp, "", "%q is given twice", key)
 			continue
 		case known != nil && !contains(known, key):
-			hint := "valid keys: " + strings.Join(known, ", ")
-			if s := schema.Suggest(key, known); s != "" {
-				hint = fmt.Sprintf("did you mean %q?", s)
-			}
-			p.errorf(k, fp, hint, "unknown key %q", key)
+			p.unknownKey(k, fp, key, known, "")
 			continue
 		}
 		seen[key] = true
 		out = append(out, field{key: key, k: k, v: v, path: fp})
+	}
+	for _, f := range merged {
+		if seen[f.key] {
+			continue // explicit keys override merged ones
+		}
+		if known != nil && !contains(known, f.key) {
+			p.unknownKey(f.k, f.path, f.key, known, " (merged from an anchor)")
+			continue
+		}
+		seen[f.key] = true
+		out = append(out, f)
+	}
+	return out
+}
+
+func (p *parser) unknownKey(k *yaml.Node, path, key string, known []string, note string) {
+	hint := "valid keys: " + strings.Join(known, ", ")
+	if s := schema.Suggest(key, known); s != "" {
+		hint = fmt.Sprintf("did you mean %q?", s)
+	}
+	p.errorf(k, path, hint, "unknown key %q%s", key, note)
+}
+
+// mergeFields lists the keys a merge key brings: those of a mapping, or of
+// each mapping of a list, the first mapping winning.
+func (p *parser) mergeFields(v *yaml.Node, path string) []field {
+	srcs := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		srcs = v.Content
+	}
+	var out []field
+	for _, m := range srcs {
+		m = resolve(m)
+		if m.Kind != yaml.MappingNode {
+			p.errorf(m, path, "", "a merge key (<<) takes a mapping or a list of mappings, got %s", kind(m))
+			continue
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k := resolve(m.Content[i])
+			out = append(out, field{key: k.Value, k: k, v: resolve(m.Content[i+1]), path: sub(path, k.Value)})
+		}
 	}
 	return out
 }
