@@ -118,9 +118,82 @@ func (s *source) locate(ref *scalarRef, off int) Pos {
 			return s.posOf(base + i + (off - ls))
 		}
 	}
+	if base >= 0 {
+		// Folding joined lines of the raw text with spaces: find the word
+		// the offset is in by counting words, which folding keeps.
+		if p, ok := s.locateWord(base, v, off); ok {
+			return p
+		}
+	}
 	if base >= 0 && !strings.Contains(v[:off], "\n") {
-		// Escapes or folding: approximate from the scalar's start.
+		// Escapes: approximate from the scalar's start.
 		return Pos{ref.pos.Line, ref.pos.Column + utf8.RuneCountInString(v[:off])}
 	}
 	return ref.pos
+}
+
+// locateWord finds the offset's place in the raw text of a folded scalar
+// (a quoted or plain scalar over several lines, or a > block), where each
+// line break and its indentation became one space: the offset is in the
+// k-th whitespace-separated word of the value, and the raw text from the
+// scalar's start has the same words, the first one with its opening quote
+// and a block scalar's header line before them.
+func (s *source) locateWord(base int, v string, off int) (Pos, bool) {
+	k, start := -1, 0
+	for i := 0; i <= off && i < len(v); {
+		if isSpace(v[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(v) && !isSpace(v[j]) {
+			j++
+		}
+		k++
+		start = i
+		if off < j {
+			break
+		}
+		i = j
+	}
+	if k < 0 || off < start {
+		return Pos{}, false
+	}
+	word := v[start:min(len(v), start+wordEnd(v[start:]))]
+	raw := string(s.text[base:min(len(s.text), base+len(v)+(strings.Count(v, "\n")+1)*256+16)])
+	i := 0
+	if raw != "" && (raw[0] == '|' || raw[0] == '>') { // a block scalar's header
+		if nl := strings.IndexByte(raw, '\n'); nl >= 0 {
+			i = nl + 1
+		}
+	}
+	for n := -1; i < len(raw); {
+		if isSpace(raw[i]) {
+			i++
+			continue
+		}
+		j := i + wordEnd(raw[i:])
+		if n++; n == k {
+			rw := raw[i:j]
+			if !strings.HasSuffix(strings.TrimRight(rw, `'"`), strings.TrimRight(word, `'"`)) {
+				return Pos{}, false // escapes changed the word
+			}
+			lead := len(strings.TrimRight(rw, `'"`)) - len(strings.TrimRight(word, `'"`))
+			return s.posOf(base + i + lead + (off - start)), true
+		}
+		i = j
+	}
+	return Pos{}, false
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// wordEnd is the length of the word s starts with.
+func wordEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		if isSpace(s[i]) {
+			return i
+		}
+	}
+	return len(s)
 }
