@@ -17,10 +17,11 @@ import (
 
 // Error codes the engine gives, beside the actions' own.
 const (
-	CodeExpression = "expression"     // a template or expression failed at run time
-	CodeDenied     = "denied"         // an approval was denied
-	CodeNoAction   = "unknown_action" // the action is not in the registry
-	CodeJournal    = "journal"        // the run could not be recorded: nothing more runs
+	CodeExpression      = "expression"       // a template or expression failed at run time
+	CodeDenied          = "denied"           // an approval was denied
+	CodeApprovalTimeout = "approval_timeout" // nobody decided an approval in time
+	CodeNoAction        = "unknown_action"   // the action is not in the registry
+	CodeJournal         = "journal"          // the run could not be recorded: nothing more runs
 )
 
 // sinkFailed says why no action may run: the sink (a journal) failed.
@@ -184,7 +185,7 @@ func (r *runner) decide(ctx context.Context, n *node, req ApprovalRequest, o *ou
 			Interrupted: req.Interrupted})
 		return false
 	case errors.Is(err, ErrApprovalExpired):
-		o.status, o.err = StatusFailed, &ErrorInfo{Code: actions.CodeTimeout, Message: "approval timed out after " + req.Timeout.String() + ": nobody decided", Step: st.ID}
+		o.status, o.err = StatusFailed, &ErrorInfo{Code: CodeApprovalTimeout, Message: "approval timed out after " + req.Timeout.String() + ": nobody decided", Step: st.ID}
 		return false
 	case err != nil:
 		o.status, o.err = StatusFailed, &ErrorInfo{Code: actions.CodeFailed, Message: "approval: " + err.Error(), Step: st.ID}

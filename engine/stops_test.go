@@ -93,7 +93,7 @@ steps:
 `)
 	ap := &stubApprover{err: engine.ErrApprovalExpired}
 	res := run(t, rb, reg, nil, engine.Options{Approver: ap})
-	if res.Status != engine.StatusFailed || res.Error.Code != actions.CodeTimeout || res.Error.Step != "pay" ||
+	if res.Status != engine.StatusFailed || res.Error.Code != engine.CodeApprovalTimeout || res.Error.Step != "pay" ||
 		res.Error.Message != "approval timed out after 1h0m0s: nobody decided" {
 		t.Fatalf("status %s %+v", res.Status, res.Error)
 	}

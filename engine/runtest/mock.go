@@ -189,6 +189,9 @@ func (cr *caseRun) Decide(_ context.Context, req engine.ApprovalRequest) (engine
 	if a == nil {
 		return engine.Decision{}, engine.ErrPending
 	}
+	if a.Expire {
+		return engine.Decision{}, engine.ErrApprovalExpired
+	}
 	return engine.Decision{Approved: a.Approve, By: a.By, Comment: a.Comment}, nil
 }
 

@@ -283,8 +283,10 @@ func (p *parser) approval(n *yaml.Node, path string) *Approval {
 		case "approve":
 			a.Approve = true
 		case "deny":
+		case "expire":
+			a.Expire = true
 		default:
-			p.errorf(n, path, "write approve, deny, or {approve: BOOL, by: NAME, comment: TEXT}", "unknown decision %s", kind(n))
+			p.errorf(n, path, "write approve, deny, expire, or {approve: BOOL, by: NAME, comment: TEXT}", "unknown decision %s", kind(n))
 		}
 		return a
 	}

@@ -139,6 +139,17 @@ cases:
 	}
 }
 
+// TestParseExpire: "expire" decides that nobody decides in time.
+func TestParseExpire(t *testing.T) {
+	f, diags := Parse("t.test.yaml", []byte("cases:\n  - name: a\n    approvals: {s: expire, t: approve}\n"))
+	if len(diags) > 0 {
+		t.Fatal(diags.Render())
+	}
+	if a := f.Cases[0].Approvals; !a["s"].Expire || a["s"].Approve || a["t"].Expire || !a["t"].Approve {
+		t.Errorf("approvals %+v %+v", a["s"], a["t"])
+	}
+}
+
 func TestParseProblems(t *testing.T) {
 	cases := []struct{ name, src, want string }{
 		{"empty", "", "t.test.yaml:1:1: the test file is empty: give cases"},
