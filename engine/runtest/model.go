@@ -81,7 +81,7 @@ type Approval struct {
 	Step    string
 	Pos     schema.Pos
 	Approve bool
-	Expire  bool // nobody decides in time: the approval times out
+	Expire  bool   // nobody decides in time: the approval times out
 	By      string // default "approver"
 	Comment string
 }
