@@ -18,7 +18,7 @@ type Payment struct {
 	ID               string    `json:"id"`
 	Object           string    `json:"object" enum:"payment_intent,charge"`
 	Status           string    `json:"status" desc:"Stripe's own status: succeeded, requires_payment_method, requires_action, canceled, processing... for a PaymentIntent; succeeded, pending, failed for a charge"`
-	Succeeded        bool      `json:"succeeded"`
+	Succeeded        bool      `json:"succeeded" desc:"the money was taken: a succeeded PaymentIntent, or a succeeded and captured charge (an uncaptured one is only authorized)"`
 	Failed           bool      `json:"failed" desc:"the payment did not go through: a PaymentIntent back to requires_payment_method or canceled after an error, or a failed charge"`
 	Amount           int64     `json:"amount" desc:"in minor units"`
 	AmountReceived   int64     `json:"amount_received" desc:"captured, in minor units"`

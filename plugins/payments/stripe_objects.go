@@ -219,7 +219,7 @@ func paymentFromIntent(pi stripePaymentIntent) Payment {
 func paymentFromCharge(ch stripeCharge) Payment {
 	p := Payment{
 		ID: ch.ID, Object: "charge", Status: ch.Status,
-		Succeeded: ch.Status == "succeeded", Failed: ch.Status == "failed",
+		Succeeded: ch.Status == "succeeded" && ch.Captured, Failed: ch.Status == "failed",
 		Amount: ch.Amount, AmountRefunded: ch.AmountRefunded,
 		Currency: ch.Currency, Created: unixTime(ch.Created), Description: ch.Description,
 		Customer: ch.Customer.ID, PaymentIntent: ch.PaymentIntent.ID, LatestCharge: ch.ID, Livemode: ch.Livemode,

@@ -1,124 +1,25 @@
 package main
 
-// Conformance tests against a real stripe-mock (github.com/stripe/stripe-mock):
-// it validates every request against Stripe's OpenAPI spec (paths,
-// parameters, their types and enums) and answers with the spec's fixtures,
-// so these tests prove that the plugin's requests are ones Stripe accepts
-// and that it decodes Stripe's shapes. Its answers are fixtures, not
-// behaviour: the faults are in faults_test.go.
+// Conformance tests against a real stripe-mock (github.com/stripe/stripe-mock),
+// started by package stripemock: it validates every request against
+// Stripe's OpenAPI spec (paths, parameters, their types and enums) and
+// answers with the spec's fixtures, so these tests prove that the plugin's
+// requests are ones Stripe accepts and that it decodes Stripe's shapes. Its
+// answers are fixtures, not behaviour: the faults are in faults_test.go.
 
 import (
-	"bytes"
 	"fmt"
-	"go/build"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/plugins/payments/stripemock"
 	"github.com/stewardhq/steward/plugins/sdk"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
-
-const stripeMockInstall = "go install github.com/stripe/stripe-mock@latest"
-
-// stripeMockBinary finds stripe-mock on PATH (or in GOPATH/bin, where go
-// install puts it). Without it the test fails, saying how to install it,
-// unless STEWARD_SKIP_PEERS=1, which skips it.
-func stripeMockBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		return p
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		gopath = build.Default.GOPATH
-	}
-	for _, dir := range filepath.SplitList(gopath) {
-		p := filepath.Join(dir, "bin", "stripe-mock")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	if os.Getenv("STEWARD_SKIP_PEERS") == "1" {
-		t.Skip("stripe-mock is not installed and STEWARD_SKIP_PEERS=1: skipping the Stripe conformance tests")
-	}
-	t.Fatalf("stripe-mock is not on PATH nor in GOPATH/bin: install it with: %s", stripeMockInstall)
-	return ""
-}
-
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startStripeMock runs stripe-mock on a free loopback port until the test
-// ends, and returns its base URL once it answers.
-func startStripeMock(t *testing.T) string {
-	t.Helper()
-	bin := stripeMockBinary(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	out := &lockedBuffer{}
-	cmd := exec.Command(bin, "-http-addr", addr)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting stripe-mock: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		req, _ := http.NewRequest("GET", base+"/v1/charges?limit=1", nil)
-		req.Header.Set("Authorization", "Bearer sk_test_123")
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("stripe-mock exited: %s", out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stripe-mock did not answer on %s within 30s: %v\n%s", addr, err, out.String())
-		}
-	}
-}
 
 // recorder is a transport that keeps every exchange, for asserting what
 // went over the wire.
@@ -152,7 +53,7 @@ func (r *recorder) last() exchange {
 }
 
 func TestStripeMock(t *testing.T) {
-	base := startStripeMock(t)
+	base := stripemock.Start(t)
 	rec := &recorder{}
 	pl := newPayments()
 	pl.transport = rec
