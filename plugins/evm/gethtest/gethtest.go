@@ -27,7 +27,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/build"
 	"math/big"
 	"net"
 	"net/http"
@@ -37,6 +36,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stewardhq/steward/plugins/internal/peertest"
 )
 
 // Install is the command that installs the geth these tests are written
@@ -61,20 +62,7 @@ const (
 // Lookup finds geth: on PATH, else in GOPATH/bin where go install puts it.
 // Its error says how to install it.
 func Lookup() (string, error) {
-	if p, err := exec.LookPath("geth"); err == nil {
-		return p, nil
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		gopath = build.Default.GOPATH
-	}
-	for _, dir := range filepath.SplitList(gopath) {
-		p := filepath.Join(dir, "bin", "geth")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("this test runs a real Ethereum node, and geth is neither on PATH nor in GOPATH/bin: install it with: %s", Install)
+	return peertest.Lookup("geth", "this test runs a real Ethereum node", Install)
 }
 
 // Path returns geth's path. Without geth the test fails, saying how to
@@ -82,15 +70,7 @@ func Lookup() (string, error) {
 // peer.
 func Path(t testing.TB) string {
 	t.Helper()
-	p, err := Lookup()
-	if err == nil {
-		return p
-	}
-	if os.Getenv("STEWARD_SKIP_PEERS") == "1" {
-		t.Skip("geth is not installed and STEWARD_SKIP_PEERS=1: skipping the tests against a real node")
-	}
-	t.Fatal(err)
-	return ""
+	return peertest.Path(t, "geth", "this test runs a real Ethereum node", Install)
 }
 
 // Node is a running geth --dev and the transactions made on it, all from

@@ -10,16 +10,14 @@ package stripemock
 
 import (
 	"bytes"
-	"fmt"
-	"go/build"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stewardhq/steward/plugins/internal/peertest"
 )
 
 // Install is the command that installs stripe-mock.
@@ -28,20 +26,7 @@ const Install = "go install github.com/stripe/stripe-mock@latest"
 // Lookup finds stripe-mock: on PATH, else in GOPATH/bin where go install
 // puts it. Its error says how to install it.
 func Lookup() (string, error) {
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		return p, nil
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		gopath = build.Default.GOPATH
-	}
-	for _, dir := range filepath.SplitList(gopath) {
-		p := filepath.Join(dir, "bin", "stripe-mock")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("stripe-mock is not on PATH nor in GOPATH/bin: install it with: %s", Install)
+	return peertest.Lookup("stripe-mock", "this test checks requests against Stripe's API with stripe-mock", Install)
 }
 
 // Path returns stripe-mock's path. Without it the test fails, saying how
@@ -49,15 +34,7 @@ func Lookup() (string, error) {
 // a peer.
 func Path(t testing.TB) string {
 	t.Helper()
-	p, err := Lookup()
-	if err == nil {
-		return p
-	}
-	if os.Getenv("STEWARD_SKIP_PEERS") == "1" {
-		t.Skip("stripe-mock is not installed and STEWARD_SKIP_PEERS=1: skipping the tests against stripe-mock")
-	}
-	t.Fatal(err)
-	return ""
+	return peertest.Path(t, "stripe-mock", "this test checks requests against Stripe's API with stripe-mock", Install)
 }
 
 // lockedBuffer collects a process's output.

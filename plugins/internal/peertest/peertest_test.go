@@ -1,0 +1,50 @@
+package peertest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLookup: a program on PATH is found, else in GOPATH/bin, else the
+// error names the program, why it is needed and how to install it.
+func TestLookup(t *testing.T) {
+	dir, gopath := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(gopath, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(dir, "onpath"), filepath.Join(gopath, "bin", "ingopath")} {
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	t.Setenv("GOPATH", gopath)
+	if p, err := Lookup("onpath", "", ""); err != nil || p != filepath.Join(dir, "onpath") {
+		t.Errorf("on PATH: %q, %v", p, err)
+	}
+	if p, err := Lookup("ingopath", "", ""); err != nil || p != filepath.Join(gopath, "bin", "ingopath") {
+		t.Errorf("in GOPATH/bin: %q, %v", p, err)
+	}
+	_, err := Lookup("nowhere", "this test runs a node", "go install example.com/nowhere@v1")
+	if err == nil || !strings.Contains(err.Error(), "this test runs a node, and nowhere is neither on PATH nor in GOPATH/bin: install it with: go install example.com/nowhere@v1") {
+		t.Errorf("missing: %v", err)
+	}
+}
+
+// TestPathSkipsOnlyWhenAsked: STEWARD_SKIP_PEERS=1 turns a missing peer
+// into a skip, said so.
+func TestPathSkipsOnlyWhenAsked(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("GOPATH", t.TempDir())
+	t.Setenv("STEWARD_SKIP_PEERS", "1")
+	var skipped bool
+	t.Run("missing", func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		Path(t, "nowhere", "why", "how")
+	})
+	if !skipped {
+		t.Error("a missing peer with STEWARD_SKIP_PEERS=1 did not skip")
+	}
+}
