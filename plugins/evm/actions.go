@@ -50,12 +50,11 @@ type TxOutput struct {
 
 // getTransaction is evm.get_transaction.
 func (e *evm) getTransaction(ctx context.Context, call *sdk.Call, in TxInput) (TxOutput, error) {
-	c, err := e.resolve(in.Chain)
+	hash := strings.ToLower(in.TxHash)
+	c, err := e.open(ctx, call, in.Chain, "looking up "+short(hash))
 	if err != nil {
 		return TxOutput{}, err
 	}
-	hash := strings.ToLower(in.TxHash)
-	call.Infof("looking up %s on %s (%s)", short(hash), c.name, c.backend)
 	tx, err := c.transaction(ctx, hash)
 	if err != nil {
 		return TxOutput{}, err
@@ -106,13 +105,9 @@ type ReceiptOutput struct {
 
 // getReceipt is evm.get_receipt.
 func (e *evm) getReceipt(ctx context.Context, call *sdk.Call, in TxInput) (ReceiptOutput, error) {
-	c, err := e.resolve(in.Chain)
-	if err != nil {
-		return ReceiptOutput{}, err
-	}
 	hash := strings.ToLower(in.TxHash)
-	call.Infof("looking up the receipt of %s on %s (%s)", short(hash), c.name, c.backend)
-	if err := c.ready(ctx); err != nil {
+	c, err := e.open(ctx, call, in.Chain, "looking up the receipt of "+short(hash))
+	if err != nil {
 		return ReceiptOutput{}, err
 	}
 	var r *rpcReceipt
@@ -178,13 +173,9 @@ type NoncesOutput struct {
 
 // getNonces is evm.get_nonces.
 func (e *evm) getNonces(ctx context.Context, call *sdk.Call, in AddressInput) (NoncesOutput, error) {
-	c, err := e.resolve(in.Chain)
-	if err != nil {
-		return NoncesOutput{}, err
-	}
 	addr := strings.ToLower(in.Address)
-	call.Infof("reading the nonces of %s on %s (%s)", short(addr), c.name, c.backend)
-	if err := c.ready(ctx); err != nil {
+	c, err := e.open(ctx, call, in.Chain, "reading the nonces of "+short(addr))
+	if err != nil {
 		return NoncesOutput{}, err
 	}
 	var latest, pending uint64
@@ -223,12 +214,8 @@ type FeeMarketOutput struct {
 
 // getFeeMarket is evm.get_fee_market.
 func (e *evm) getFeeMarket(ctx context.Context, call *sdk.Call, in ChainInput) (FeeMarketOutput, error) {
-	c, err := e.resolve(in.Chain)
+	c, err := e.open(ctx, call, in.Chain, "reading the fee market")
 	if err != nil {
-		return FeeMarketOutput{}, err
-	}
-	call.Infof("reading the fee market of %s (%s)", c.name, c.backend)
-	if err := c.ready(ctx); err != nil {
 		return FeeMarketOutput{}, err
 	}
 	var head *rpcBlock

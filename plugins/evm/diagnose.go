@@ -81,16 +81,13 @@ type diagnosis struct {
 // diagnoseTransaction is evm.diagnose_transaction. The rules are in
 // docs/plugins-evm.md.
 func (e *evm) diagnoseTransaction(ctx context.Context, call *sdk.Call, in DiagnoseInput) (Diagnosis, error) {
-	c, err := e.resolve(in.Chain)
+	hash := strings.ToLower(in.TxHash)
+	c, err := e.open(ctx, call, in.Chain, "diagnosing "+short(hash))
 	if err != nil {
 		return Diagnosis{}, err
 	}
 	in.Sender = strings.ToLower(in.Sender)
-	d := &diagnosis{e: e, c: c, call: call, in: in, hash: strings.ToLower(in.TxHash)}
-	call.Infof("diagnosing %s on %s (%s)", short(d.hash), c.name, c.backend)
-	if err := c.ready(ctx); err != nil {
-		return Diagnosis{}, err
-	}
+	d := &diagnosis{e: e, c: c, call: call, in: in, hash: hash}
 	var r *rpcReceipt
 	var syncing bool
 	if err := parallel(

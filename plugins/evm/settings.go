@@ -91,6 +91,21 @@ func (e *evm) configure(context.Context) error {
 	return nil
 }
 
+// open is how every action starts: the chain named, a log line saying
+// what the action does there ("WHAT on CHAIN (BACKEND)"), and the node's
+// chain id checked once, before requests that may run in parallel.
+func (e *evm) open(ctx context.Context, call *sdk.Call, name, what string) (*chain, error) {
+	c, err := e.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	call.Infof("%s on %s (%s)", what, c.name, c.backend)
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // resolve finds the chain named by an input: a configured chain's name or
 // its decimal id.
 func (e *evm) resolve(name string) (*chain, error) {
