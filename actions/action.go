@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/stewardhq/steward/schema"
@@ -85,6 +86,9 @@ type Request struct {
 	Undo bool
 	// Deadline is when the step times out; zero when it has no timeout.
 	Deadline time.Time
+	// Files is the folder of the runbook that runs (core.read_file reads
+	// it); nil when the runbook has none.
+	Files fs.FS
 	// Log receives the action's log lines for the progress output and
 	// the record. Never nil when called by the engine.
 	Log func(level, message string)

@@ -2,14 +2,18 @@ package engine
 
 import (
 	"context"
+	"slices"
 
 	"github.com/stewardhq/steward/schema"
 )
 
 // node is one step of a graph being run.
 type node struct {
-	st      *schema.Step
-	rec     *StepResult
+	st  *schema.Step
+	rec *StepResult
+	// itemOK says which items of a for_each step succeeded: their undo
+	// is due even when the step failed.
+	itemOK  []bool
 	pending int     // steps it needs that have not finished
 	next    []*node // steps that need it
 	started bool
@@ -20,6 +24,7 @@ type outcome struct {
 	n       *node
 	status  Status
 	outputs any
+	itemOK  []bool // for_each: which items succeeded
 	err     *ErrorInfo
 	unknown string // dry run: the step that did not run, making its outputs unknown
 }
@@ -128,7 +133,8 @@ func (r *runner) record(o *outcome, phase Phase) {
 		outputs = map[string]any{}
 	}
 	r.steps[o.n.st.ID] = stepEnv(o.status, outputs, o.err)
-	if phase == PhaseMain && o.status == StatusSucceeded && o.unknown == "" {
+	o.n.itemOK = o.itemOK
+	if phase == PhaseMain && o.unknown == "" && (o.status == StatusSucceeded || o.n.st.Undo != nil && slices.Contains(o.itemOK, true)) {
 		r.completed = append(r.completed, o.n)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +46,13 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 		*rec = prior.Result
 		rec.Phase = phase
 		o.status, o.outputs, o.err = rec.Status, rec.Outputs, rec.Error
+		if st.ForEach != nil {
+			o.itemOK = make([]bool, rec.Items)
+			for i := range o.itemOK {
+				it := prior.Items[i]
+				o.itemOK[i] = it != nil && it.Status == StatusSucceeded
+			}
+		}
 		return o
 	}
 	failWith := func(info *ErrorInfo) *outcome {
@@ -160,9 +169,55 @@ func (r *runner) approve(ctx context.Context, n *node, sc *scope, o *outcome) bo
 		}
 		msg = text(v)
 	}
-	req := ApprovalRequest{RunID: r.doc.ID, Step: st.ID, Action: st.Action, Message: msg, Approvers: st.Approval.Approvers,
+	approvers, err := r.approvers(sc, st)
+	if err != nil {
+		o.status, o.err = StatusFailed, &ErrorInfo{Code: CodeExpression, Message: err.Error(), Step: st.ID}
+		return false
+	}
+	req := ApprovalRequest{RunID: r.doc.ID, Step: st.ID, Action: st.Action, Message: msg, Approvers: approvers,
 		Actor: r.opts.Actor, Timeout: st.Approval.Timeout}
 	return r.decide(ctx, n, req, o)
+}
+
+// approvers resolves the step's approval.approvers: each entry is a name,
+// or a template giving a name or a list of names. Entries that resolve to
+// nothing when some were written are an error, never "anyone may approve".
+func (r *runner) approvers(sc *scope, st *schema.Step) ([]string, error) {
+	a := st.Approval
+	if a.ApproversValue == nil || !slices.ContainsFunc(a.Approvers, schema.HasTemplate) {
+		return a.Approvers, nil
+	}
+	v, err := sc.value(a.ApproversValue)
+	if err != nil {
+		return nil, fmt.Errorf("approval.approvers: %s", exprError(err).Message)
+	}
+	var out []string
+	var add func(v any) error
+	add = func(v any) error {
+		switch x := v.(type) {
+		case string:
+			if x = strings.TrimSpace(x); x != "" && !slices.Contains(out, x) {
+				out = append(out, x)
+			}
+		case []any:
+			for _, e := range x {
+				if err := add(e); err != nil {
+					return err
+				}
+			}
+		case nil:
+		default:
+			return fmt.Errorf("approval.approvers: an approver must be a name (a string), got %s", kindOf(x))
+		}
+		return nil
+	}
+	if err := add(v); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("approval.approvers resolved to no name (%s): nobody could approve, so the step does not run", strings.Join(a.Approvers, ", "))
+	}
+	return out, nil
 }
 
 // decide asks the Approver and says whether the step may go on. When it
@@ -182,7 +237,7 @@ func (r *runner) decide(ctx context.Context, n *node, req ApprovalRequest, o *ou
 			n.rec.Reason = "waiting for a decision: interrupted"
 		}
 		r.emit(&Event{Type: StepWaiting, Step: st.ID, Name: n.rec.Name, Action: st.Action, Index: -1, Message: req.Message,
-			Interrupted: req.Interrupted})
+			Approvers: req.Approvers, Interrupted: req.Interrupted})
 		return false
 	case errors.Is(err, ErrApprovalExpired):
 		o.status, o.err = StatusFailed, &ErrorInfo{Code: CodeApprovalTimeout, Message: "approval timed out after " + req.Timeout.String() + ": nobody decided", Step: st.ID}
@@ -246,9 +301,11 @@ func (r *runner) forEach(ctx context.Context, n *node, sc *scope, action actions
 	}
 	wg.Wait()
 	outputs := make([]any, len(items))
+	o.itemOK = make([]bool, len(items))
 	o.status = StatusSucceeded
 	for i, res := range results {
 		outputs[i] = res.outputs
+		o.itemOK[i] = res.status == StatusSucceeded && res.unknown == ""
 		n.rec.Attempts = max(n.rec.Attempts, res.attempts)
 		if res.unknown != "" {
 			o.unknown = res.unknown
@@ -382,7 +439,7 @@ func (r *runner) attempt(ctx context.Context, n *node, action actions.Action, wi
 	defer cancel()
 	key := idempotencyKey(r.doc.ID, st.ID, index)
 	req := &actions.Request{Action: st.Action, With: with, RunID: r.doc.ID, StepID: st.ID, Index: index, Attempt: attempt,
-		IdempotencyKey: key, DryRun: r.opts.DryRun,
+		IdempotencyKey: key, DryRun: r.opts.DryRun, Files: r.opts.Files,
 		Log: func(level, msg string) {
 			r.emit(&Event{Type: StepLog, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, Level: level, Message: msg})
 		}}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -88,6 +89,9 @@ type Event struct {
 	Duration time.Duration `json:"duration,omitempty"`
 	Level    string        `json:"level,omitempty"`
 	Message  string        `json:"message,omitempty"`
+	// Approvers are who may decide a step.waiting: its approval.approvers
+	// as resolved when it asked (empty: anyone but the requester).
+	Approvers []string `json:"approvers,omitempty"`
 	// Interrupted marks a step.waiting for a decision to run again an
 	// interrupted attempt (see ApprovalRequest), not for its approval.
 	Interrupted bool `json:"interrupted,omitempty"`
@@ -308,6 +312,9 @@ type Options struct {
 	// Resume continues a run that stopped before its end; nil starts a
 	// new run.
 	Resume *Resume
+	// Files is the runbook's folder, given to actions (core.read_file
+	// reads the data files beside the runbook); nil: none.
+	Files fs.FS
 }
 
 // DefaultParallel is the default bound on actions running at once.

@@ -2,10 +2,12 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
 	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/schema"
 )
 
 // undo runs the undo of every succeeded main step, in reverse order of
@@ -16,8 +18,13 @@ func (r *runner) undo(ctx context.Context) {
 		return r.completed[i].rec.FinishedAt.Before(r.completed[j].rec.FinishedAt)
 	})
 	for i := len(r.completed) - 1; i >= 0; i-- {
-		st := r.completed[i].st
+		n := r.completed[i]
+		st := n.st
 		if st.Undo == nil {
+			continue
+		}
+		if st.ForEach != nil {
+			r.undoItems(ctx, n)
 			continue
 		}
 		u := st.Undo
@@ -29,19 +36,20 @@ func (r *runner) undo(ctx context.Context) {
 				continue
 			}
 			if _, it := p.unsafe(); it != nil {
-				// Nobody can approve an undo: say so, do not guess.
-				rec.Status = StatusFailed
-				rec.Error = &ErrorInfo{Code: actions.CodeFailed, Step: st.ID,
-					Message: "the undo was interrupted and " + u.Action + " is not idempotent: not run again; check by hand"}
-				r.emit(&Event{Type: StepFinished, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1, Status: rec.Status, Error: rec.Error})
+				r.undoUnsafe(rec, st.ID, u.Action, -1)
 				continue
 			}
+		}
+		sc := r.scope(nil, nil)
+		if skip, info := undoSkipped(sc, u); skip || info != nil {
+			r.undoNotRun(rec, st.ID, u.Action, info)
+			continue
 		}
 		start := r.clock.Now()
 		rec.StartedAt = start
 		r.emit(&Event{Type: StepStarted, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1})
-		outputs, info := r.undoOne(ctx, st.ID, u.Action, u.Timeout, func() (map[string]any, error) {
-			return r.scope(nil, nil).mapping(u.With)
+		outputs, info := r.undoOne(ctx, st.ID, -1, u.Action, u.Timeout, func() (map[string]any, error) {
+			return sc.mapping(u.With)
 		})
 		rec.FinishedAt = r.clock.Now()
 		rec.Duration = Duration(rec.FinishedAt.Sub(start))
@@ -55,7 +63,143 @@ func (r *runner) undo(ctx context.Context) {
 	}
 }
 
-func (r *runner) undoOne(ctx context.Context, stepID, name string, timeout time.Duration, with func() (map[string]any, error)) (map[string]any, *ErrorInfo) {
+// undoSkipped evaluates the undo's if: skip when false.
+func undoSkipped(sc *scope, u *schema.Undo) (bool, *ErrorInfo) {
+	if u.If == nil {
+		return false, nil
+	}
+	v, err := sc.expr(u.If)
+	if err != nil {
+		return false, exprError(err)
+	}
+	return v != true, nil
+}
+
+// undoNotRun records an undo skipped by its if (info nil) or whose if
+// failed.
+func (r *runner) undoNotRun(rec *StepResult, step, action string, info *ErrorInfo) {
+	if info != nil {
+		info.Step = step
+		rec.Status, rec.Error = StatusFailed, info
+		r.emit(&Event{Type: StepFinished, Step: step, Phase: PhaseUndo, Action: action, Index: -1, Status: rec.Status, Error: info})
+		return
+	}
+	rec.Status, rec.Reason = StatusSkipped, "undo: if was false"
+	r.emit(&Event{Type: StepSkipped, Step: step, Phase: PhaseUndo, Action: action, Index: -1, Message: rec.Reason})
+}
+
+// undoUnsafe records an undo interrupted in an action that is not
+// idempotent: nobody can approve an undo, so say so, do not guess.
+func (r *runner) undoUnsafe(rec *StepResult, step, action string, index int) *ErrorInfo {
+	info := &ErrorInfo{Code: actions.CodeFailed, Step: step,
+		Message: "the undo was interrupted and " + action + " is not idempotent: not run again; check by hand"}
+	if index >= 0 {
+		info.Message = fmt.Sprintf("item %d: %s", index, info.Message)
+		return info
+	}
+	rec.Status, rec.Error = StatusFailed, info
+	r.emit(&Event{Type: StepFinished, Step: step, Phase: PhaseUndo, Action: action, Index: -1, Status: rec.Status, Error: rec.Error})
+	return info
+}
+
+// undoItems runs the undo of a for_each step once per item that
+// succeeded, last item first, with item and index in scope: the step may
+// have failed, but what its succeeded items did is undone all the same.
+// The items are the step's for_each evaluated again: it reads only what
+// finished before the step, so it yields the same list.
+func (r *runner) undoItems(ctx context.Context, n *node) {
+	st, u := n.st, n.st.Undo
+	rec := &StepResult{ID: st.ID, Action: u.Action, Phase: PhaseUndo, Status: StatusRunning}
+	r.doc.Steps = append(r.doc.Steps, rec)
+	p := r.prior(PhaseUndo, st.ID)
+	if p != nil && p.Finished() {
+		*rec = p.Result
+		return
+	}
+	sc := r.scope(nil, nil)
+	start := r.clock.Now()
+	rec.StartedAt = start
+	var items []any
+	v, err := sc.expr(st.ForEach)
+	if err == nil {
+		var ok bool
+		if items, ok = asList(v); !ok {
+			err = fmt.Errorf("for_each must yield a list, got %s", kindOf(v))
+		}
+	}
+	if err != nil {
+		info := exprError(err)
+		info.Step = st.ID
+		info.Message = "undo: the items could not be listed again: " + info.Message
+		rec.Status, rec.Error = StatusFailed, info
+		r.emit(&Event{Type: StepFinished, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1, Status: rec.Status, Error: info})
+		return
+	}
+	rec.Items = len(items)
+	r.emit(&Event{Type: StepStarted, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1, Items: len(items)})
+	outputs := make([]any, len(items))
+	rec.Status = StatusSucceeded
+	var first *ErrorInfo
+	for i := len(items) - 1; i >= 0; i-- {
+		if i >= len(n.itemOK) || !n.itemOK[i] {
+			continue
+		}
+		var info *ErrorInfo
+		status := StatusSucceeded
+		var it *PriorItem
+		if p != nil {
+			it = p.Items[i]
+		}
+		switch {
+		case it != nil && it.Status != "":
+			outputs[i], info, status = it.Outputs, it.Error, it.Status
+			if info != nil && first == nil {
+				first = info
+			}
+			continue
+		case it != nil && it.Open && it.Mutates && !it.Idempotent:
+			status, info = StatusFailed, r.undoUnsafe(rec, st.ID, u.Action, i)
+		default:
+			isc := sc.with("item", items[i], "index", i)
+			skip, bad := undoSkipped(isc, u)
+			switch {
+			case bad != nil:
+				bad.Step = st.ID
+				status, info = StatusFailed, bad
+			case skip:
+				status = StatusSkipped
+			default:
+				outputs[i], info = r.undoOne(ctx, st.ID, i, u.Action, u.Timeout, func() (map[string]any, error) {
+					return isc.mapping(u.With)
+				})
+				if info != nil {
+					status = StatusFailed
+				}
+				rec.Attempts = 1
+			}
+		}
+		if info != nil {
+			e := *info
+			e.Message = fmt.Sprintf("item %d of %d: %s", i, len(items), info.Message)
+			info = &e
+			if first == nil {
+				first = info
+			}
+		}
+		r.emit(&Event{Type: ItemFinished, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: i, Attempt: 1,
+			Status: status, Outputs: outputs[i], Error: info})
+	}
+	if first != nil {
+		rec.Status, rec.Error = StatusFailed, first
+	}
+	rec.Outputs = outputs
+	rec.FinishedAt = r.clock.Now()
+	rec.Duration = Duration(rec.FinishedAt.Sub(start))
+	r.emit(&Event{Type: StepFinished, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1,
+		Status: rec.Status, Outputs: outputs, Error: rec.Error, Duration: time.Duration(rec.Duration)})
+}
+
+func (r *runner) undoOne(ctx context.Context, stepID string, index int, name string, timeout time.Duration, with func() (map[string]any, error)) (map[string]any, *ErrorInfo) {
 	action, ok := r.opts.Registry.Lookup(name)
 	if !ok {
 		return nil, &ErrorInfo{Code: CodeNoAction, Message: "action " + name + " is not available", Step: stepID}
@@ -72,12 +216,16 @@ func (r *runner) undoOne(ctx context.Context, stepID, name string, timeout time.
 	to := &timeoutError{"the undo", timeout}
 	uctx, cancel := r.withTimeout(ctx, timeout, to)
 	defer cancel()
-	req := &actions.Request{Action: name, With: w, RunID: r.doc.ID, StepID: stepID, Index: -1, Attempt: 1,
-		IdempotencyKey: r.doc.ID + ":" + stepID + ":undo", Undo: true,
+	key := r.doc.ID + ":" + stepID + ":undo"
+	if index >= 0 {
+		key = fmt.Sprintf("%s:%s:%d:undo", r.doc.ID, stepID, index)
+	}
+	req := &actions.Request{Action: name, With: w, RunID: r.doc.ID, StepID: stepID, Index: index, Attempt: 1,
+		IdempotencyKey: key, Undo: true, Files: r.opts.Files,
 		Log: func(level, msg string) {
-			r.emit(&Event{Type: StepLog, Step: stepID, Phase: PhaseUndo, Action: name, Index: -1, Level: level, Message: msg})
+			r.emit(&Event{Type: StepLog, Step: stepID, Phase: PhaseUndo, Action: name, Index: index, Level: level, Message: msg})
 		}}
-	r.emit(&Event{Type: AttemptStarted, Step: stepID, Phase: PhaseUndo, Action: name, Index: -1, Attempt: 1, With: w,
+	r.emit(&Event{Type: AttemptStarted, Step: stepID, Phase: PhaseUndo, Action: name, Index: index, Attempt: 1, With: w,
 		Key: req.IdempotencyKey, Mutates: actions.Mutates(action, w), Idempotent: actions.Idempotent(action, w), Provider: action.Spec().Provider})
 	if info := r.sinkFailed(); info != nil {
 		info.Step = stepID

@@ -24,7 +24,8 @@ func IsRunbookFile(name string) bool {
 }
 
 // Find expands files and folders into runbook file paths. Folders are walked
-// recursively for runbook files, skipping hidden folders such as .git; a
+// recursively for runbook files, skipping hidden folders such as .git and
+// the files folders that hold the runbooks' data files; a
 // file named explicitly is taken whatever its name. The result is sorted
 // and has no duplicates.
 func Find(paths []string) ([]string, error) {
@@ -60,8 +61,13 @@ func Find(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// FilesDir is the folder beside runbooks that holds the data files they
+// read with core.read_file (an access policy, a roster): it is not
+// searched for runbooks.
+const FilesDir = "files"
+
 // Walk returns the regular files under the folder root whose name match
-// accepts, skipping hidden folders such as .git.
+// accepts, skipping hidden folders such as .git and files folders.
 func Walk(root string, match func(name string) bool) ([]string, error) {
 	var out []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -69,7 +75,7 @@ func Walk(root string, match func(name string) bool) ([]string, error) {
 			return err
 		}
 		if d.IsDir() {
-			if p != root && strings.HasPrefix(d.Name(), ".") {
+			if p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == FilesDir) {
 				return filepath.SkipDir
 			}
 			return nil

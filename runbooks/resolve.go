@@ -17,9 +17,10 @@ import (
 	"github.com/stewardhq/steward/schema"
 )
 
-// bundled is the library of runbooks shipped inside the binary.
+// bundled is the library of runbooks shipped inside the binary, with the
+// data files they read (files/).
 //
-//go:embed *.yaml
+//go:embed *.yaml files
 var bundled embed.FS
 
 // BundledPrefix starts the file name of a bundled runbook in diagnostics.
@@ -139,6 +140,24 @@ func readFile(p string) (*Document, error) {
 		return nil, fmt.Errorf("runbooks: %s is larger than %d KiB", p, schema.MaxFileSize>>10)
 	}
 	return newDocument(p, src), nil
+}
+
+// Files returns the folder holding the runbook, as core.read_file sees
+// it: reads stay inside it (no "..", no absolute path, no symbolic link
+// out of it). A bundled runbook's folder is the bundled library.
+func (d *Document) Files() (fs.FS, error) { return FilesOf(d.File) }
+
+// FilesOf returns the folder holding the runbook file (or bundled/NAME.yaml),
+// as Document.Files.
+func FilesOf(file string) (fs.FS, error) {
+	if strings.HasPrefix(file, BundledPrefix) {
+		return bundled, nil
+	}
+	root, err := os.OpenRoot(filepath.Dir(file))
+	if err != nil {
+		return nil, fmt.Errorf("runbooks: the folder of %s: %w", file, err)
+	}
+	return root.FS(), nil
 }
 
 func newDocument(file string, src []byte) *Document {

@@ -147,15 +147,24 @@ type Retry struct {
 
 // Approval makes a step wait for a person's decision.
 type Approval struct {
-	Pos       Pos
-	Message   *Value
-	Approvers []string
-	Timeout   time.Duration
+	Pos     Pos
+	Message *Value
+	// Approvers are the names as written; ApproversValue is the same list
+	// as templates: an entry may be ${{ expr }} giving a name or a list
+	// of names at run time (the role owner a policy file names, say).
+	Approvers      []string
+	ApproversValue *Value
+	Timeout        time.Duration
 }
 
-// Undo is the compensation run if the run later fails.
+// Undo is the compensation run if the run later fails. The undo of a
+// for_each step runs once per item that succeeded, with item and index in
+// scope, also when other items failed.
 type Undo struct {
-	Pos       Pos
+	Pos Pos
+	// If, when false, skips the undo (of one item, for a for_each step):
+	// undo only what the step changed.
+	If        *Expr
 	Action    string
 	ActionPos Pos
 	With      *Value

@@ -22,7 +22,7 @@ var (
 	stepKeys        = []string{"id", "name", "action", "with", "if", "needs", "for_each", "max_parallel", "retry", "timeout", "continue_on_error", "approval", "undo", "outputs"}
 	retryKeys       = []string{"attempts", "delay", "backoff", "max_delay", "jitter", "when"}
 	approvalKeys    = []string{"message", "approvers", "timeout"}
-	undoKeys        = []string{"action", "with", "timeout"}
+	undoKeys        = []string{"action", "if", "with", "timeout"}
 	scheduleKeys    = []string{"cron", "timezone", "inputs"}
 	concurrencyKeys = []string{"key"}
 )

@@ -52,6 +52,8 @@ func (v *validator) compileStep(st *Step, base scope) {
 	if st.Approval != nil {
 		base.where = "approval.message"
 		add(v.compileValue(st.Approval.Message, base))
+		base.where = "approval.approvers"
+		add(v.compileValue(st.Approval.ApproversValue, base))
 	}
 	if st.Retry != nil {
 		when := inner
@@ -66,9 +68,13 @@ func (v *validator) compileStep(st *Step, base scope) {
 	st.Refs = refs
 	st.ReadsAllSteps = v.dynamic
 	if st.Undo != nil {
-		base.where = "undo"
-		// The undo may read the step's own outputs: it runs after the step.
-		v.compileValue(st.Undo.With, base)
+		// The undo may read the step's own outputs: it runs after the
+		// step; a for_each step's undo runs once per item.
+		u := inner
+		u.where = "undo.if"
+		v.compile(st.Undo.If, u, wantBool)
+		u.where = "undo"
+		v.compileValue(st.Undo.With, u)
 	}
 }
 

@@ -215,12 +215,38 @@ func (l *loader) approval(n *yaml.Node, path string) *Approval {
 				a.Message = l.value(p.v, fp)
 			}
 		case "approvers":
-			a.Approvers, _ = l.strList(p.v, fp, false)
+			a.Approvers, a.ApproversValue = l.approvers(p.v, fp)
 		case "timeout":
 			a.Timeout, _ = l.duration(p.v, fp)
 		}
 	}
 	return a
+}
+
+// approvers reads approval.approvers: a list of names, each of which may
+// be a template.
+func (l *loader) approvers(n *yaml.Node, path string) ([]string, *Value) {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(n, path, "write a list: approvers: [payments-leads]", "expected a list of names, got %s", kindName(n))
+		return nil, nil
+	}
+	var names []string
+	for i, c := range n.Content {
+		s, ok := l.str(c, idx(path, i))
+		if !ok {
+			return nil, nil
+		}
+		if strings.TrimSpace(s) == "" {
+			l.errorf(c, idx(path, i), "", "an approver cannot be empty")
+			return nil, nil
+		}
+		names = append(names, s)
+	}
+	return names, l.value(n, path)
 }
 
 func (l *loader) undo(n *yaml.Node, path string) *Undo {
@@ -235,6 +261,8 @@ func (l *loader) undo(n *yaml.Node, path string) *Undo {
 		case "action":
 			u.ActionPos = nodePos(deref(p.v))
 			u.Action = l.action(p.v, fp)
+		case "if":
+			u.If = l.exprField(p.v, fp)
 		case "with":
 			u.WithPos = nodePos(p.k)
 			u.With = l.with(p.v, fp)

@@ -1,7 +1,8 @@
 // Package core provides the built-in core.* actions: core.log, core.set,
-// core.fail, core.sleep and core.runbook. None of them reaches outside the
-// engine except core.runbook, which starts a sub-run through the function
-// it is given.
+// core.fail, core.sleep, core.runbook and core.read_file. None of them
+// reaches outside the engine except core.runbook, which starts a sub-run
+// through the function it is given, and core.read_file, which reads a file
+// inside the runbook's folder (Request.Files).
 package core
 
 import (
@@ -20,7 +21,7 @@ type RunFunc func(ctx context.Context, name string, inputs map[string]any, paren
 // Actions returns every core action. run may be nil when sub-runs are not
 // available; core.runbook then fails with a clear error.
 func Actions(clock clockwork.Clock, run RunFunc) []actions.Action {
-	return []actions.Action{logAction{}, setAction{}, failAction{}, sleepAction{clock}, runbookAction{run}}
+	return []actions.Action{logAction{}, setAction{}, failAction{}, sleepAction{clock}, runbookAction{run}, readFileAction{}}
 }
 
 func str(desc string) *schema.DataSchema {

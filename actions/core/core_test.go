@@ -2,7 +2,13 @@ package core
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +93,62 @@ func TestRunbookCallsRunFunc(t *testing.T) {
 	}
 	if _, err := byName(t, clockwork.NewRealClock(), nil)["core.runbook"].Execute(context.Background(), &actions.Request{With: map[string]any{"name": "x"}}); err == nil {
 		t.Error("core.runbook without a RunFunc succeeded")
+	}
+}
+
+// TestReadFile: core.read_file reads a file inside the runbook's folder
+// (an os.Root, as the CLI gives it) and refuses every way out of it.
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "files"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "files", "policy.yaml"), []byte("roles: {}\n"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "files", "big.txt"), make([]byte, MaxReadFile+1), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "files", "bin.dat"), []byte{0xff, 0xfe}, 0o644))
+	must(os.WriteFile(filepath.Join(outside, "secret"), []byte("s3cret"), 0o600))
+	must(os.Symlink(filepath.Join(outside, "secret"), filepath.Join(dir, "files", "escape")))
+	root, err := os.OpenRoot(dir)
+	must(err)
+	defer root.Close()
+	a := readFileAction{}
+	read := func(p string, files fs.FS) (map[string]any, error) {
+		return a.Execute(context.Background(), &actions.Request{With: map[string]any{"path": p}, Files: files})
+	}
+	out, err := read("files/./policy.yaml", root.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("roles: {}\n"))
+	if out["text"] != "roles: {}\n" || out["path"] != "files/policy.yaml" || out["bytes"] != 10 || out["sha256"] != hex.EncodeToString(sum[:]) {
+		t.Errorf("read %v", out)
+	}
+	for _, tc := range []struct{ path, code, msg string }{
+		{"/etc/passwd", actions.CodeInvalidInput, `"/etc/passwd" is not relative`},
+		{"../secret", actions.CodeInvalidInput, `"../secret" leaves the runbook's folder`},
+		{"files/../../secret", actions.CodeInvalidInput, "leaves the runbook's folder"},
+		{"files/missing.yaml", CodeNotFound, "there is no file files/missing.yaml in the runbook's folder"},
+		{"files/escape", actions.CodeFailed, "files/escape cannot be read"},
+		{"files/big.txt", CodeTooLarge, "is larger than 1024 KiB"},
+		{"files/bin.dat", actions.CodeFailed, "is not UTF-8 text"},
+		{"files", actions.CodeInvalidInput, "files is a folder"},
+		{"", actions.CodeInvalidInput, "path is empty"},
+	} {
+		_, err := read(tc.path, root.FS())
+		var ae *actions.Error
+		if !errors.As(err, &ae) || ae.Code != tc.code || !strings.Contains(ae.Message, tc.msg) {
+			t.Errorf("%q: %v, want %s containing %q", tc.path, err, tc.code, tc.msg)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%q: the outside file's content leaked: %v", tc.path, err)
+		}
+	}
+	if _, err := read("files/policy.yaml", nil); err == nil || !strings.Contains(err.Error(), "no runbook folder") {
+		t.Errorf("no folder: %v", err)
 	}
 }

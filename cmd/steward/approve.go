@@ -65,6 +65,10 @@ func decide(x *execution, st *journal.State, step string, approved bool, comment
 	if s := stepOf(x.rb, step); s != nil && s.Approval != nil {
 		approvers, timeout = s.Approval.Approvers, s.Approval.Timeout
 	}
+	if w.Approvers != nil && !w.Interrupted {
+		// As resolved when the step asked: approvers may be templates.
+		approvers = w.Approvers
+	}
 	errw := x.cmd.ErrOrStderr()
 	now := time.Now()
 	if !w.Interrupted && timeout > 0 && now.Sub(w.Since) >= timeout {

@@ -162,8 +162,11 @@ func continuation(cmd *cobra.Command, g *globalFlags, store journal.Store, st *j
 		return nil, nil, &exitError{code: exitFailed, err: fmt.Errorf("run %s: its runbook version %s: %w", st.Run.ID, short(st.Run.Version), err)}
 	}
 	clock := clockwork.NewRealClock()
+	// The runbook's folder as it is now: a data file read before the
+	// stop is not read again (the step finished; its outputs are reused).
+	files, _ := runbooks.FilesOf(src.File)
 	opts := engine.Options{Clock: clock, DryRun: st.Run.DryRun, Actor: st.Run.Actor, Version: st.Run.Version, Secret: envSecret,
-		Redact: &redact.Set{}}
+		Redact: &redact.Set{}, Files: files}
 	reg := newRegistry(clock, cfg.Runbooks, opts, &subRunJournal{store: store, by: by})
 	host, err := openPlugins(cmd, g, cfg, reg, opts.Redact)
 	if err != nil {

@@ -28,6 +28,7 @@ func newRegistry(clock clockwork.Clock, folders []string, base engine.Options, s
 		Options: func(id string, rb *schema.Runbook, doc *runbooks.Document, parent *actions.Request) (engine.Options, error) {
 			opts := base
 			opts.Registry, opts.Sink, opts.Resume, opts.Approver = reg, nil, nil, nil
+			opts.Files, _ = doc.Files()
 			if subs != nil && subs.store != nil {
 				if err := subs.options(id, rb, doc, parent, &opts); err != nil {
 					return opts, err

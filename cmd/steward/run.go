@@ -103,8 +103,9 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 		return &exitError{code: exitInvalid, err: err}
 	}
 	clock := clockwork.NewRealClock()
+	files, _ := doc.Files()
 	opts := engine.Options{Clock: clock, Parallel: f.parallel, DryRun: f.dryRun, Actor: actor(f.actor),
-		Version: doc.SHA256, Secret: envSecret, Redact: &redact.Set{}}
+		Version: doc.SHA256, Secret: envSecret, Redact: &redact.Set{}, Files: files}
 	subs := &subRunJournal{by: opts.Actor}
 	reg := newRegistry(clock, folders, opts, subs)
 	host, err := openPlugins(cmd, g, cfg, reg, opts.Redact)

@@ -47,6 +47,7 @@ type Data struct {
 	Level       string            `json:"level,omitempty"`
 	Message     string            `json:"message,omitempty"`
 	Interrupted bool              `json:"interrupted,omitempty"`
+	Approvers   []string          `json:"approvers,omitempty"`
 	Approved    bool              `json:"approved,omitempty"`
 	By          string            `json:"by,omitempty"`
 	Comment     string            `json:"comment,omitempty"`
@@ -67,7 +68,7 @@ func dataOf(e *engine.Event) *Data {
 	d := &Data{Step: e.Step, Name: e.Name, Phase: e.Phase, Action: e.Action, Runbook: e.Runbook, Version: e.Version,
 		Actor: e.Actor, DryRun: e.DryRun, Inputs: e.Inputs, Items: e.Items, Attempt: e.Attempt, With: e.With,
 		Key: e.Key, Mutates: e.Mutates, Idempotent: e.Idempotent, Provider: e.Provider, Outputs: e.Outputs, Status: e.Status, Error: e.Error,
-		Level: e.Level, Message: e.Message, Interrupted: e.Interrupted}
+		Level: e.Level, Message: e.Message, Interrupted: e.Interrupted, Approvers: e.Approvers}
 	if e.Index >= 0 {
 		i := e.Index
 		d.Index = &i

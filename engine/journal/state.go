@@ -43,6 +43,9 @@ type Waiting struct {
 	Message     string    `json:"message,omitempty"`
 	Interrupted bool      `json:"interrupted,omitempty"`
 	Since       time.Time `json:"since"` // when it first asked
+	// Approvers are who may decide, as resolved when the step asked; nil
+	// in records written before approvers were recorded.
+	Approvers []string `json:"approvers,omitempty"`
 }
 
 // Decision is a recorded approval decision.
@@ -161,7 +164,7 @@ func (b *builder) apply(rec Record, d *Data) {
 		if b.waiting == nil {
 			b.waiting = map[waitKey]*Waiting{}
 		}
-		b.waiting[k] = &Waiting{Step: d.Step, Message: d.Message, Interrupted: d.Interrupted, Since: b.asked[k]}
+		b.waiting[k] = &Waiting{Step: d.Step, Message: d.Message, Interrupted: d.Interrupted, Since: b.asked[k], Approvers: d.Approvers}
 	case engine.StepSkipped:
 		p := b.prior(d.Phase, d.Step, d.Action, t)
 		p.Result.Status, p.Result.Reason = engine.StatusSkipped, d.Message

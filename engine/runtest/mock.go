@@ -172,9 +172,11 @@ func (cr *caseRun) registry(rb *schema.Runbook) *actions.Registry {
 }
 
 // options are the engine options of a run (or sub-run) of the case.
+// core.read_file reads the files beside the runbook, as in a real run.
 func (cr *caseRun) options(rb *schema.Runbook, runID string, dryRun bool, sink engine.Sink) engine.Options {
+	files, _ := runbooks.FilesOf(rb.File)
 	return engine.Options{Registry: cr.registry(rb), Sink: sink, Clock: cr.clock, DryRun: dryRun, Actor: cr.c.Actor,
-		RunID: runID, Secret: cr.secret, Approver: cr, Jitter: func() float64 { return 0 }}
+		RunID: runID, Secret: cr.secret, Approver: cr, Jitter: func() float64 { return 0 }, Files: files}
 }
 
 func (cr *caseRun) secret(name string) (string, bool) {

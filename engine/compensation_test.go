@@ -1,0 +1,208 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/engine"
+)
+
+// grantActions are a grant that fails for one group and reports whether
+// it changed anything, and a revoke that records what it undid.
+func grantActions(failOn string, existing ...string) (*testAction, *testAction, func() []string) {
+	var mu sync.Mutex
+	var revoked []string
+	grant := act("test.grant", true, func(ctx context.Context, req *actions.Request) (map[string]any, error) {
+		g := req.With["group"].(string)
+		if g == failOn {
+			return nil, errf("backend_error", false, "%s is read-only", g)
+		}
+		return map[string]any{"group": g, "changed": !slices.Contains(existing, g)}, nil
+	})
+	revoke := act("test.revoke", true, func(ctx context.Context, req *actions.Request) (map[string]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		revoked = append(revoked, fmt.Sprintf("%s#%d@%s", req.With["group"], req.Index, req.IdempotencyKey[strings.Index(req.IdempotencyKey, ":")+1:]))
+		return map[string]any{"changed": true}, nil
+	})
+	return grant, revoke, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(revoked)
+	}
+}
+
+// TestForEachUndoPerItem: when one item of a for_each step fails, the
+// items that succeeded are undone, one undo per item with item and index
+// in scope, last item first; the undo's if skips what the step did not
+// change (a grant that existed before the run).
+func TestForEachUndoPerItem(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+	}{
+		{"fail fast", "    max_parallel: 1\n"},
+		{"continue on error, then fail", "    continue_on_error: true\n  - id: check\n    if: steps.grant.status == \"failed\"\n    action: core.fail\n    with: {message: a grant failed}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			grant, revoke, revoked := grantActions("legacy", "vpn")
+			reg := registry(t, clockwork.NewRealClock(), grant, revoke)
+			rb := load(t, reg, `version: 1
+name: onboard
+steps:
+  - id: grant
+    for_each: '${{ ["engineering", "vpn", "support", "legacy", "never"] }}'
+    action: test.grant
+    with: {group: '${{ item }}'}
+    undo:
+      if: steps.grant.outputs[index].changed
+      action: test.revoke
+      with: {group: '${{ item }}'}
+`+tc.extra)
+			rec := &recorder{}
+			res := run(t, rb, reg, nil, engine.Options{Sink: rec})
+			if res.Status != engine.StatusFailed {
+				t.Fatalf("status %s", res.Status)
+			}
+			got := revoked()
+			// max_parallel 1 with fail fast: "never" is not started.
+			// continue_on_error: "never" succeeds and is undone too.
+			want := []string{"support#2@grant:2:undo", "engineering#0@grant:0:undo"}
+			if tc.name != "fail fast" {
+				want = append([]string{"never#4@grant:4:undo"}, want...)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("revoked %v, want %v (vpn existed before: not undone)", got, want)
+			}
+			var undo *engine.StepResult
+			for _, s := range res.Steps {
+				if s.Phase == engine.PhaseUndo {
+					undo = s
+				}
+			}
+			if undo == nil || undo.Status != engine.StatusSucceeded || undo.Items != 5 {
+				t.Fatalf("undo step %+v", undo)
+			}
+			var items []string
+			for _, e := range rec.events {
+				if e.Type == engine.ItemFinished && e.Phase == engine.PhaseUndo {
+					items = append(items, fmt.Sprintf("%d=%s", e.Index, e.Status))
+				}
+			}
+			wantItems := "2=succeeded 1=skipped 0=succeeded"
+			if tc.name != "fail fast" {
+				wantItems = "4=succeeded " + wantItems
+			}
+			if strings.Join(items, " ") != wantItems {
+				t.Errorf("undo items %v, want %s", items, wantItems)
+			}
+		})
+	}
+}
+
+// TestForEachUndoFailure: a failed item undo is recorded, the others still
+// run, and the undo step says which item failed.
+func TestForEachUndoFailure(t *testing.T) {
+	grant, _, _ := grantActions("")
+	var undone []int
+	var mu sync.Mutex
+	revoke := act("test.revoke", true, func(ctx context.Context, req *actions.Request) (map[string]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if req.Index == 1 {
+			return nil, errf("connection", true, "directory down")
+		}
+		undone = append(undone, req.Index)
+		return map[string]any{}, nil
+	})
+	reg := registry(t, clockwork.NewRealClock(), grant, revoke)
+	rb := load(t, reg, `version: 1
+name: onboard
+steps:
+  - id: grant
+    for_each: '${{ ["a", "b", "c"] }}'
+    action: test.grant
+    with: {group: '${{ item }}'}
+    undo: {action: test.revoke, with: {group: '${{ item }}'}}
+  - id: boom
+    action: core.fail
+    with: {message: later failure}
+`)
+	res := run(t, rb, reg, nil, engine.Options{})
+	if !slices.Equal(undone, []int{2, 0}) {
+		t.Errorf("undone %v", undone)
+	}
+	last := res.Steps[len(res.Steps)-1]
+	if last.Phase != engine.PhaseUndo || last.Status != engine.StatusFailed || last.Error == nil ||
+		last.Error.Message != "item 1 of 3: directory down" {
+		t.Fatalf("undo %+v %+v", last, last.Error)
+	}
+}
+
+// TestApproversTemplate: approvers may be templates, resolved when the
+// step asks; the resolved names reach the Approver and the step.waiting
+// event. A template that resolves to nobody fails the step: it never
+// means "anyone may approve".
+func TestApproversTemplate(t *testing.T) {
+	reg := registry(t, clockwork.NewRealClock())
+	for _, tc := range []struct {
+		owner, want, err string
+	}{
+		{`"eng-leads"`, "eng-leads,cto", ""},
+		{`["eng-leads", "cto"]`, "eng-leads,cto", ""},
+		{`""`, "", "(set below)"},
+		{`42`, "", "approval.approvers: an approver must be a name (a string), got a number"},
+	} {
+		t.Run(tc.owner, func(t *testing.T) {
+			// A static name beside an empty template still names someone;
+			// the empty case has the template alone.
+			approvers := `['${{ steps.policy.outputs.owner }}', cto]`
+			if tc.owner == `""` {
+				approvers = `['${{ steps.policy.outputs.owner }}']`
+				tc.err = "approval.approvers resolved to no name (${{ steps.policy.outputs.owner }}): nobody could approve, so the step does not run"
+			}
+			rb := load(t, reg, `version: 1
+name: onboard
+steps:
+  - id: policy
+    action: core.set
+    with:
+      owner: '${{ `+tc.owner+` }}'
+  - id: grant
+    approval:
+      approvers: `+approvers+`
+    action: core.log
+    with: {message: granted}
+`)
+			ap := &stubApprover{err: engine.ErrPending}
+			rec := &recorder{}
+			res := run(t, rb, reg, nil, engine.Options{Sink: rec, Approver: ap})
+			if tc.err != "" {
+				if res.Status != engine.StatusFailed || res.Error == nil || !strings.Contains(res.Error.Message, tc.err) {
+					t.Fatalf("status %s, error %+v; want %q", res.Status, res.Error, tc.err)
+				}
+				if len(ap.requests()) != 0 {
+					t.Errorf("asked %v", ap.requests())
+				}
+				return
+			}
+			if res.Status != engine.StatusWaiting {
+				t.Fatalf("status %s %+v", res.Status, res.Error)
+			}
+			reqs := ap.requests()
+			if len(reqs) != 1 || strings.Join(reqs[0].Approvers, ",") != tc.want {
+				t.Fatalf("requests %+v", reqs)
+			}
+			for _, e := range rec.events {
+				if e.Type == engine.StepWaiting && strings.Join(e.Approvers, ",") != tc.want {
+					t.Errorf("step.waiting approvers %v", e.Approvers)
+				}
+			}
+		})
+	}
+}
