@@ -36,7 +36,7 @@ const (
 )
 
 // BuiltinActions are the engine's own actions (SPEC section 3).
-var BuiltinActions = []string{"core.log", "core.set", "core.fail", "core.sleep", "core.runbook", "http.request", "exec"}
+var BuiltinActions = []string{"core.log", "core.set", "core.fail", "core.sleep", "core.runbook", "core.read_file", "http.request", "exec"}
 
 func (l *loader) runbook(rb *Runbook, root *yaml.Node) {
 	pairs, ok := l.mapping(root, "", runbookKeys)
