@@ -233,6 +233,7 @@ func (r *runner) decide(ctx context.Context, n *node, req ApprovalRequest, o *ou
 	case errors.Is(err, ErrPending):
 		o.status = StatusWaiting
 		n.rec.Reason = "waiting for approval"
+		n.rec.Approvers = req.Approvers
 		if req.Interrupted {
 			n.rec.Reason = "waiting for a decision: interrupted"
 		}

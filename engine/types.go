@@ -204,19 +204,21 @@ func redactError(set *redact.Set, e *ErrorInfo) *ErrorInfo {
 
 // StepResult is what happened to one step.
 type StepResult struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name,omitempty"`
-	Action     string     `json:"action"`
-	Phase      Phase      `json:"phase,omitempty"`
-	Status     Status     `json:"status"`
-	Attempts   int        `json:"attempts"` // the most any item took
-	Items      int        `json:"items,omitempty"`
-	Outputs    any        `json:"outputs,omitempty"`
-	Error      *ErrorInfo `json:"error,omitempty"`
-	Reason     string     `json:"reason,omitempty"` // why it was skipped or not executed
-	StartedAt  time.Time  `json:"started_at,omitzero"`
-	FinishedAt time.Time  `json:"finished_at,omitzero"`
-	Duration   Duration   `json:"duration"`
+	ID       string     `json:"id"`
+	Name     string     `json:"name,omitempty"`
+	Action   string     `json:"action"`
+	Phase    Phase      `json:"phase,omitempty"`
+	Status   Status     `json:"status"`
+	Attempts int        `json:"attempts"` // the most any item took
+	Items    int        `json:"items,omitempty"`
+	Outputs  any        `json:"outputs,omitempty"`
+	Error    *ErrorInfo `json:"error,omitempty"`
+	Reason   string     `json:"reason,omitempty"` // why it was skipped or not executed
+	// Approvers are who may decide a waiting step (resolved approvers).
+	Approvers  []string  `json:"approvers,omitempty"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Duration   Duration  `json:"duration"`
 }
 
 // Step returns the record of the step with id in phase, or nil.

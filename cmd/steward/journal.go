@@ -133,7 +133,26 @@ func (x *execution) printWaiting(res *engine.Result) {
 		}
 		fmt.Fprintf(w, "run %s waits for %s of step %s:\n  steward approve %s %s --comment \"...\"\n  steward approve %s %s --deny --comment \"...\"\n",
 			res.ID, what, s.ID, res.ID, s.ID, res.ID, s.ID)
+		if len(s.Approvers) > 0 {
+			fmt.Fprintf(w, "  who may decide: %s\n", x.whoMayDecide(s.Approvers))
+		}
 	}
+}
+
+// whoMayDecide names the approvers, with the members of those that are
+// approvals groups in steward.yaml.
+func (x *execution) whoMayDecide(approvers []string) string {
+	parts := make([]string, len(approvers))
+	for i, a := range approvers {
+		parts[i] = a
+		if members, ok := x.cfg.Approvals.Groups[a]; ok {
+			parts[i] = fmt.Sprintf("%s (%s)", a, strings.Join(members, ", "))
+			if len(members) == 0 {
+				parts[i] = a + " (a group with no members in steward.yaml)"
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // loadRun reads a run's state from the journal; an unknown id is bad
