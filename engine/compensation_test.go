@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/stewardhq/steward/actions"
@@ -204,5 +205,58 @@ steps:
 				}
 			}
 		})
+	}
+}
+
+// TestForEachUndoResumed: a crash in the middle of a for_each step's undo;
+// on resume the items undone before are not undone again, the others are.
+func TestForEachUndoResumed(t *testing.T) {
+	grant, revoke, revoked := grantActions("")
+	reg := registry(t, clockwork.NewRealClock(), grant, revoke)
+	rb := load(t, reg, `version: 1
+name: onboard
+steps:
+  - id: grant
+    for_each: '${{ ["a", "b", "c"] }}'
+    action: test.grant
+    with: {group: '${{ item }}'}
+    undo: {action: test.revoke, with: {group: '${{ item }}'}}
+  - id: boom
+    action: core.fail
+    with: {message: later failure}
+`)
+	items := map[int]*engine.PriorItem{}
+	for i, g := range []string{"a", "b", "c"} {
+		items[i] = &engine.PriorItem{Status: engine.StatusSucceeded, Attempt: 1, Outputs: map[string]any{"group": g, "changed": true}}
+	}
+	grantDone := &engine.Prior{Result: engine.StepResult{ID: "grant", Action: "test.grant", Status: engine.StatusSucceeded, Items: 3,
+		Outputs:   []any{items[0].Outputs, items[1].Outputs, items[2].Outputs},
+		StartedAt: resumeStart, FinishedAt: resumeStart.Add(time.Second)}, Items: items}
+	boom := &engine.Prior{Result: engine.StepResult{ID: "boom", Action: "core.fail", Status: engine.StatusFailed,
+		Error:     &engine.ErrorInfo{Code: "failed", Message: "later failure", Step: "boom"},
+		StartedAt: resumeStart.Add(time.Second), FinishedAt: resumeStart.Add(2 * time.Second)},
+		Items: map[int]*engine.PriorItem{-1: {Status: engine.StatusFailed, Attempt: 1}}}
+	// Item 2 was undone, item 1's undo was in flight (revoke is
+	// idempotent: it runs again), item 0 had not started.
+	undoing := priorUnfinished("grant", "test.revoke", map[int]*engine.PriorItem{
+		2: {Status: engine.StatusSucceeded, Attempt: 1, Outputs: map[string]any{"changed": true}},
+		1: {Attempt: 1, Open: true, Mutates: true, Idempotent: true},
+	})
+	rec := &recorder{}
+	res := run(t, rb, reg, nil, resumeOpts(rec, resumeOf(map[engine.StepKey]*engine.Prior{
+		mainKey("grant"): grantDone, mainKey("boom"): boom, undoKey("grant"): undoing,
+	})))
+	if res.Status != engine.StatusFailed {
+		t.Fatalf("status %s", res.Status)
+	}
+	if got := revoked(); !slices.Equal(got, []string{"b#1@grant:1:undo", "a#0@grant:0:undo"}) {
+		t.Errorf("revoked on resume %v, want b then a (c was undone before)", got)
+	}
+	undo := res.Step("grant", engine.PhaseUndo)
+	if undo == nil || undo.Status != engine.StatusSucceeded {
+		t.Fatalf("undo %+v", undo)
+	}
+	if outs, _ := undo.Outputs.([]any); len(outs) != 3 || outs[2] == nil {
+		t.Errorf("undo outputs %v: item 2's recorded outputs are kept", undo.Outputs)
 	}
 }

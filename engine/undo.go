@@ -152,9 +152,10 @@ func (r *runner) undoItems(ctx context.Context, n *node) {
 		}
 		switch {
 		case it != nil && it.Status != "":
-			outputs[i], info, status = it.Outputs, it.Error, it.Status
-			if info != nil && first == nil {
-				first = info
+			// Undone before a resume: recorded already.
+			outputs[i] = it.Outputs
+			if it.Error != nil && first == nil {
+				first = it.Error
 			}
 			continue
 		case it != nil && it.Open && it.Mutates && !it.Idempotent:
