@@ -443,9 +443,11 @@ func (a *access) review(ctx context.Context, call *sdk.Call, in ReviewInput) (Re
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{out.Counts.Leaver, "leaver"}, {out.Counts.BeyondRole, "beyond role"}, {out.Counts.NotInRoster, "not in roster"}} {
-		if c.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
+	}{{out.Counts.Leaver, "leaver with access"}, {out.Counts.BeyondRole, "beyond the role"}, {out.Counts.NotInRoster, "not in the roster"}} {
+		if c.n == 1 {
+			parts = append(parts, "1 "+c.what)
+		} else if c.n > 1 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, strings.Replace(c.what, "leaver", "leavers", 1)))
 		}
 	}
 	out.Summary = fmt.Sprintf("%s in %s: %s.", plural(out.Counts.Total, "finding"), scope, strings.Join(parts, ", "))

@@ -70,7 +70,7 @@ not_in_roster github/admins/frank user= name= role=: nobody in roster.csv has th
 		out["groups"] != float64(4) || out["clean"] != false {
 		t.Errorf("counts %v, memberships %v, groups %v, clean %v", out["counts"], out["memberships"], out["groups"], out["clean"])
 	}
-	summary := "5 findings in 8 memberships of 4 privileged groups: 2 leaver, 1 beyond role, 2 not in roster."
+	summary := "5 findings in 8 memberships of 4 privileged groups: 2 leavers with access, 1 beyond the role, 2 not in the roster."
 	if out["summary"] != summary {
 		t.Errorf("summary %q", out["summary"])
 	}
