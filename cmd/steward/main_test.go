@@ -28,7 +28,8 @@ func TestMain(m *testing.M) {
 	steward = filepath.Join(dir, "steward")
 	pkgs := map[string]string{steward: "."}
 	for name, pkg := range map[string]string{"example": "../../plugins/example", "payments": "../../plugins/payments",
-		"evm": "../../plugins/evm", "echo": "./testdata/echo-plugin", "faulty": "../../plugins/testdata/faulty"} {
+		"evm": "../../plugins/evm", "access": "../../plugins/access", "notify": "../../plugins/notify",
+		"echo": "./testdata/echo-plugin", "faulty": "../../plugins/testdata/faulty"} {
 		pluginBins[name] = filepath.Join(dir, "steward-plugin-"+name)
 		pkgs[pluginBins[name]] = pkg
 	}

@@ -14,7 +14,7 @@ import (
 func readmeFolder(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"evm", "example", "payments"} {
+	for _, name := range []string{"access", "evm", "example", "notify", "payments"} {
 		b, err := os.ReadFile(pluginBins[name])
 		if err != nil {
 			t.Fatal(err)
@@ -111,6 +111,20 @@ func TestReadmePlugins(t *testing.T) {
 	dir, home := readmeFolder(t), t.TempDir()
 	wantCode(t, homeRun(t, dir, home, nil, "plugins", "lock"), exitOK, "plugins lock")
 	runShown(t, dir, home, cmds, shown)
+	// The section's other commands (the access runbooks) run too.
+	others := strings.Split(block, "```sh\n")[2:]
+	if len(others) == 0 {
+		t.Fatal("README's Plugins section lost its access runbook commands")
+	}
+	for _, o := range others {
+		for _, c := range strings.Split(strings.TrimSpace(o[:strings.Index(o, "```")]), "\n") {
+			args, ok := strings.CutPrefix(c, "./bin/steward ")
+			if !ok {
+				t.Fatalf("README command %q does not run ./bin/steward", c)
+			}
+			wantCode(t, homeRun(t, dir, home, nil, strings.Fields(args)...), exitOK, c)
+		}
+	}
 }
 
 func between(t *testing.T, s, start, end string) string {
