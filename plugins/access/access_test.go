@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/stewardhq/steward/actions"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 
@@ -27,30 +25,6 @@ func startPlugin(t *testing.T, a *access, settings map[string]any) *sdktest.Plug
 		t.Fatal(err)
 	}
 	return p
-}
-
-func wantError(t *testing.T, err error, code string, retryable bool, msg string) {
-	t.Helper()
-	var ae *actions.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable || ae.Message != msg {
-		t.Fatalf("error %#v\nwant %s (retryable %v) %q", err, code, retryable, msg)
-	}
-}
-
-// wantErrorContaining checks the code and that the message holds every
-// part.
-func wantErrorContaining(t *testing.T, err error, code string, retryable bool, parts ...string) *actions.Error {
-	t.Helper()
-	var ae *actions.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable {
-		t.Fatalf("error %#v, want %s (retryable %v)", err, code, retryable)
-	}
-	for _, p := range parts {
-		if !strings.Contains(ae.Message, p) {
-			t.Errorf("error message %q does not say %q", ae.Message, p)
-		}
-	}
-	return ae
 }
 
 // secretNowhere fails the test when secret is in an error or a log line.

@@ -8,6 +8,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"net"
 	"net/http"
 	"strconv"
@@ -33,11 +34,11 @@ func TestLDAPDown(t *testing.T) {
 			delete(with, "user")
 		}
 		_, _, err := run(t, p, s, action, with)
-		wantError(t, err, "connection", true, fmt.Sprintf("could not reach the directory at %s (backend directory) while connecting: dial tcp %s: connect: connection refused; check that it is up and that %s.url is right",
+		sdktest.WantError(t, err, "connection", true, fmt.Sprintf("could not reach the directory at %s (backend directory) while connecting: dial tcp %s: connect: connection refused; check that it is up and that %s.url is right",
 			s.Addr(), s.Addr(), settings))
 	}
 	_, _, err := run(t, p, s, "list_grants", map[string]any{"user": "ana"})
-	wantErrorContaining(t, err, "connection", true, "could not reach the directory at "+s.Addr())
+	sdktest.WantErrorContaining(t, err, "connection", true, "could not reach the directory at "+s.Addr())
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestLDAPRefusals(t *testing.T) {
 	const wrong = "Wr0ng-Passw0rd-Never-Shown"
 	p := ldapPlugin(t, s, "bind_password", wrong)
 	out, logs, err := p.Execute("list_grants", map[string]any{"user": "ana"})
-	wantError(t, err, "auth_failed", false, fmt.Sprintf("the directory at %s refused the bind as cn=admin,dc=example,dc=org (invalid credentials): check plugins.settings.access.backends.directory.ldap.bind_dn and bind_password", s.Addr()))
+	sdktest.WantError(t, err, "auth_failed", false, fmt.Sprintf("the directory at %s refused the bind as cn=admin,dc=example,dc=org (invalid credentials): check plugins.settings.access.backends.directory.ldap.bind_dn and bind_password", s.Addr()))
 	secretNowhere(t, wrong, err, logs)
 	secretNowhere(t, s.BindPassword, err, logs)
 	if strings.Contains(fmt.Sprint(out), wrong) {
@@ -67,7 +68,7 @@ func TestLDAPRefusals(t *testing.T) {
 		t.Errorf("vpn: %v", out)
 	}
 	_, logs, err = run(t, p, s, "grant", map[string]any{"backend": "directory", "group": "vpn", "user": "eve"})
-	wantError(t, err, "auth_failed", false, fmt.Sprintf("the directory at %s does not let uid=ana,ou=people,dc=example,dc=org do this while adding eve to vpn (insufficient access rights): give the bind DN the access docs/plugins-access.md lists", s.Addr()))
+	sdktest.WantError(t, err, "auth_failed", false, fmt.Sprintf("the directory at %s does not let uid=ana,ou=people,dc=example,dc=org do this while adding eve to vpn (insufficient access rights): give the bind DN the access docs/plugins-access.md lists", s.Addr()))
 	secretNowhere(t, ldaptest.UserPassword("ana"), err, logs)
 }
 
@@ -90,18 +91,18 @@ func TestLDAPUnknownCA(t *testing.T) {
 	} {
 		p := ldapPlugin(t, s, c.kv...)
 		_, _, err := run(t, p, s, "list_members", map[string]any{"backend": "directory", "group": "vpn"})
-		wantError(t, err, "tls", false, fmt.Sprintf("TLS with the directory at %s (backend directory) failed while %s: its certificate is signed by a CA this plugin does not trust (x509: certificate signed by unknown authority): set plugins.settings.access.backends.directory.ldap.ca_file to that CA's PEM file",
+		sdktest.WantError(t, err, "tls", false, fmt.Sprintf("TLS with the directory at %s (backend directory) failed while %s: its certificate is signed by a CA this plugin does not trust (x509: certificate signed by unknown authority): set plugins.settings.access.backends.directory.ldap.ca_file to that CA's PEM file",
 			c.addr, c.doing))
 	}
 	// ldaps:// to the plain port.
 	p := ldapPlugin(t, s, "url", strings.Replace(s.URL, "ldap:", "ldaps:", 1), "start_tls", nil)
 	_, _, err = run(t, p, s, "list_members", map[string]any{"backend": "directory", "group": "vpn"})
-	wantError(t, err, "tls", false, fmt.Sprintf("TLS with the directory at %s (backend directory) failed while connecting: the server closed the connection during the TLS handshake; check that plugins.settings.access.backends.directory.ldap.url names the server's TLS port for ldaps://, or its plain port for start_tls",
+	sdktest.WantError(t, err, "tls", false, fmt.Sprintf("TLS with the directory at %s (backend directory) failed while connecting: the server closed the connection during the TLS handshake; check that plugins.settings.access.backends.directory.ldap.url names the server's TLS port for ldaps://, or its plain port for start_tls",
 		s.Addr()))
 	// The system's roots do not know the test CA either.
 	p = ldapPlugin(t, s, "ca_file", nil)
 	_, _, err = run(t, p, s, "list_members", map[string]any{"backend": "directory", "group": "vpn"})
-	wantErrorContaining(t, err, "tls", false, "certificate signed by unknown authority")
+	sdktest.WantErrorContaining(t, err, "tls", false, "certificate signed by unknown authority")
 }
 
 // TestTLSProblems: what the plugin says of the TLS failures go-ldap
@@ -166,7 +167,7 @@ func TestLDAPTimeout(t *testing.T) {
 	} {
 		p := ldapPlugin(t, s, kv...)
 		_, _, err := run(t, p, s, "list_members", map[string]any{"backend": "directory", "group": "vpn"})
-		wantErrorContaining(t, err, "connection", true, "the directory at "+addr+" (backend directory) did not answer within 200ms while ")
+		sdktest.WantErrorContaining(t, err, "connection", true, "the directory at "+addr+" (backend directory) did not answer within 200ms while ")
 	}
 }
 
@@ -216,7 +217,7 @@ func TestGitHubFaults(t *testing.T) {
 		ghFault(f, c.status, c.body, c.header...)
 		f.reset()
 		_, _, err := ghRun(t, p, "list_grants", map[string]any{"user": "ana", "backend": "github"})
-		wantError(t, err, c.code, c.retryable, c.want)
+		sdktest.WantError(t, err, c.code, c.retryable, c.want)
 		if n := len(f.calls()); n != 1 {
 			t.Errorf("%d: %d requests", c.status, n)
 		}
@@ -230,7 +231,7 @@ func TestGitHubFaults(t *testing.T) {
 	f.reset()
 	for range 2 {
 		_, _, err := ghRun(t, p, "disable_account", map[string]any{"backend": "github", "user": "ana"})
-		wantError(t, err, "connection", true, "GitHub's rate limit for the token is used up until 2030-01-02T03:04:05Z, while reading the organization membership of ana: try again after that")
+		sdktest.WantError(t, err, "connection", true, "GitHub's rate limit for the token is used up until 2030-01-02T03:04:05Z, while reading the organization membership of ana: try again after that")
 	}
 	if n := len(f.calls()); n != 1 {
 		t.Errorf("%d requests: the second call should not have asked", n)
@@ -250,7 +251,7 @@ func TestGitHubUnreachable(t *testing.T) {
 	p := githubPlugin(t, f, "timeout", "100ms")
 	host := strings.TrimSuffix(strings.TrimPrefix(f.url, "http://"), "/")
 	_, _, err := ghRun(t, p, "list_members", map[string]any{"backend": "github", "group": "sre"})
-	wantError(t, err, "connection", true, "GitHub at "+host+" did not answer within 100ms while listing the members of the team sre")
+	sdktest.WantError(t, err, "connection", true, "GitHub at "+host+" did not answer within 100ms while listing the members of the team sre")
 
 	// Nothing listens.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -262,6 +263,6 @@ func TestGitHubUnreachable(t *testing.T) {
 	p = start(t, map[string]any{"backends": map[string]any{"gh": map[string]any{"type": "github",
 		"github": map[string]any{"org": "stewardhq", "token": testToken, "base_url": "http://" + addr + "/"}}}})
 	_, _, err = ghRun(t, p, "grant", map[string]any{"backend": "gh", "group": "sre", "user": "ana"})
-	wantError(t, err, "connection", true, "could not reach GitHub at "+addr+" while reading the membership of ana in the team sre: dial tcp "+addr+
+	sdktest.WantError(t, err, "connection", true, "could not reach GitHub at "+addr+" while reading the membership of ana in the team sre: dial tcp "+addr+
 		": connect: connection refused; check plugins.settings.access.backends.gh.github.base_url")
 }

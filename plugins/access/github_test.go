@@ -331,7 +331,7 @@ func TestGitHub(t *testing.T) {
 		}
 	}
 	_, _, err := ghRun(t, p, "list_members", map[string]any{"backend": "github", "group": "ops"})
-	wantError(t, err, "not_found", false, "no team ops in the GitHub organization stewardhq (backend github)")
+	sdktest.WantError(t, err, "not_found", false, "no team ops in the GitHub organization stewardhq (backend github)")
 
 	// grant, revoke, twice each.
 	f.reset()
@@ -392,7 +392,7 @@ func TestGitHub(t *testing.T) {
 		{"disable_account", map[string]any{"backend": "github", "user": "zoe"}, "not_found", "no GitHub user zoe (backend github)"},
 	} {
 		_, _, err := ghRun(t, p, c.action, c.with)
-		wantError(t, err, c.code, false, c.want)
+		sdktest.WantError(t, err, c.code, false, c.want)
 	}
 	// What cannot be a login or a slug is refused before any request.
 	f.reset()
@@ -406,7 +406,7 @@ func TestGitHub(t *testing.T) {
 		{"disable_account", `"ana@example.org" is not a GitHub login: a login is letters, digits and -, at most 39`, map[string]any{"backend": "github", "user": "ana@example.org"}},
 	} {
 		_, _, err := ghRun(t, p, c.action, c.with)
-		wantError(t, err, "invalid_request", false, c.want)
+		sdktest.WantError(t, err, "invalid_request", false, c.want)
 	}
 	if n := len(f.calls()); n != 0 {
 		t.Errorf("%d requests for invalid names", n)

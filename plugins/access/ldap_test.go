@@ -103,9 +103,9 @@ func TestLDAP(t *testing.T) {
 				t.Errorf("hal: %s; %s", grantsOf(out), accountsOf(out))
 			}
 			_, _, err := run(t, p, s, "list_grants", map[string]any{"user": "zoe", "backend": "directory"})
-			wantError(t, err, "not_found", false, "no account zoe on any backend (directory)")
+			sdktest.WantError(t, err, "not_found", false, "no account zoe on any backend (directory)")
 			_, _, err = run(t, p, s, "list_members", map[string]any{"backend": "directory", "group": "admins"})
-			wantError(t, err, "not_found", false, fmt.Sprintf("no group admins on directory: no %s with cn=admins under ou=groups,dc=example,dc=org", gt))
+			sdktest.WantError(t, err, "not_found", false, fmt.Sprintf("no group admins on directory: no %s with cn=admins under ou=groups,dc=example,dc=org", gt))
 
 			// grant, twice.
 			grant := map[string]any{"backend": "directory", "group": "prod-admins", "user": "ana"}
@@ -158,7 +158,7 @@ func TestLDAP(t *testing.T) {
 					"no account a)(uid=* on directory: no entry with uid=a)(uid=* under ou=people,dc=example,dc=org"},
 			} {
 				_, _, err := run(t, p, s, c.action, c.with)
-				wantError(t, err, c.code, false, c.want)
+				sdktest.WantError(t, err, c.code, false, c.want)
 			}
 			// Revoking from someone who is gone converges.
 			out, logs, err := run(t, p, s, "revoke", map[string]any{"backend": "directory", "group": "vpn", "user": "zoe"})
@@ -184,7 +184,7 @@ func TestLDAP(t *testing.T) {
 				t.Errorf("ana: %s; %s", accountsOf(out), grantsOf(out))
 			}
 			_, _, err = run(t, p, s, "grant", map[string]any{"backend": "directory", "group": "support", "user": "ana"})
-			wantError(t, err, "account_disabled", false, "the account ana on directory is disabled (it has no userPassword): enable it before granting it access")
+			sdktest.WantError(t, err, "account_disabled", false, "the account ana on directory is disabled (it has no userPassword): enable it before granting it access")
 			// Offboarding goes on after disabling.
 			if out := mustRun(t, p, s, "revoke", map[string]any{"backend": "directory", "group": "prod-admins", "user": "ana"}); out["changed"] != true {
 				t.Errorf("revoke from a disabled account: %v", out)
@@ -263,7 +263,7 @@ func TestLDAPDisabledAttribute(t *testing.T) {
 		t.Errorf("gina: %s", accountsOf(out))
 	}
 	_, _, err := run(t, p, s, "grant", map[string]any{"backend": "directory", "group": "vpn", "user": "gina"})
-	wantError(t, err, "account_disabled", false, "the account gina on directory is disabled (employeeType: disabled): enable it before granting it access")
+	sdktest.WantError(t, err, "account_disabled", false, "the account gina on directory is disabled (employeeType: disabled): enable it before granting it access")
 	// hal has no password but no employeeType either: not disabled by
 	// this directory's rule.
 	out = mustRun(t, p, s, "list_grants", map[string]any{"user": "hal", "backend": "directory"})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"strings"
 	"testing"
 )
@@ -80,7 +81,7 @@ func TestReadPolicy(t *testing.T) {
 	} {
 		c.with["policy"], c.with["file"] = testPolicy, "access-policy.yaml"
 		_, _, err := p.Execute("read_policy", c.with)
-		wantError(t, err, c.code, false, c.want)
+		sdktest.WantError(t, err, c.code, false, c.want)
 	}
 }
 
@@ -138,8 +139,8 @@ p.yaml:20:8: roles.ops must be a mapping with owner, grants and description, not
 p.yaml:22:3: privileged: backend "okta" is not configured; configured backends: directory, github`},
 	} {
 		_, _, err := p.Execute("read_policy", map[string]any{"policy": c.policy, "file": "p.yaml"})
-		wantError(t, err, "invalid_policy", false, c.want)
+		sdktest.WantError(t, err, "invalid_policy", false, c.want)
 	}
 	_, _, err := p.Execute("read_policy", map[string]any{"policy": strings.Repeat("#", 1<<20+1), "file": "p.yaml"})
-	wantError(t, err, "invalid_policy", false, "p.yaml:1:1: the policy is 1048577 bytes: at most 1048576 are read")
+	sdktest.WantError(t, err, "invalid_policy", false, "p.yaml:1:1: the policy is 1048577 bytes: at most 1048576 are read")
 }

@@ -151,14 +151,14 @@ not_in_roster github/sre/ben user= name= role=: nobody in people.txt has the acc
 			"with.members lists sre on github twice"},
 	} {
 		_, _, err := p.Execute("review", reviewWith(roster, "people.json", c.members))
-		wantError(t, err, "invalid_request", false, c.want)
+		sdktest.WantError(t, err, "invalid_request", false, c.want)
 	}
 	with := reviewWith(roster, "people.json", nil)
 	delete(with, "members")
 	_, _, err = p.Execute("review", with)
-	wantError(t, err, "invalid_input", false, `with: missing required field "members"`)
+	sdktest.WantError(t, err, "invalid_input", false, `with: missing required field "members"`)
 	_, _, err = p.Execute("review", map[string]any{"policy": "version: 1\n", "policy_file": "p.yaml", "roster": roster, "roster_file": "r.json", "members": []any{}})
-	wantError(t, err, "invalid_policy", false, "p.yaml:1:1: missing roles: list the roles, each with an owner and its grants")
+	sdktest.WantError(t, err, "invalid_policy", false, "p.yaml:1:1: missing roles: list the roles, each with an owner and its grants")
 }
 
 func TestInvalidRosters(t *testing.T) {
@@ -193,6 +193,6 @@ func TestInvalidRosters(t *testing.T) {
 		{"r.json", "[\n{\"user\": \"ana\", \"status\": \"active\"}\n", "r.json:3: not valid JSON: the text ends before the array does"},
 	} {
 		_, _, err := p.Execute("review", reviewWith(c.roster, c.file, []any{}))
-		wantError(t, err, "invalid_roster", false, c.want)
+		sdktest.WantError(t, err, "invalid_roster", false, c.want)
 	}
 }

@@ -45,10 +45,10 @@ func TestSandboxSeeds(t *testing.T) {
 		t.Errorf("groups\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
 	_, _, err := p.Execute("list_members", map[string]any{"backend": "directory", "group": "admins"})
-	wantError(t, err, "not_found", false,
+	sdktest.WantError(t, err, "not_found", false,
 		"no group admins on directory (sandbox, seed directory): it has engineering, finance, legacy-vpn, payments-admins, prod-admins, support, vpn")
 	_, _, err = p.Execute("list_members", map[string]any{"backend": "githb", "group": "sre"})
-	wantError(t, err, "invalid_request", false, `no backend "githb": did you mean "github"? the configured backends are directory, github`)
+	sdktest.WantError(t, err, "invalid_request", false, `no backend "githb": did you mean "github"? the configured backends are directory, github`)
 }
 
 func TestSandboxListGrants(t *testing.T) {
@@ -111,10 +111,10 @@ func TestSandboxListGrants(t *testing.T) {
 			`with.accounts.github must be a name of 1 to 256 characters, without control characters or surrounding spaces, got "a\nb"`},
 	} {
 		_, _, err := p.Execute("list_grants", c.with)
-		wantError(t, err, c.code, false, c.want)
+		sdktest.WantError(t, err, c.code, false, c.want)
 	}
 	_, _, err = p.Execute("list_grants", map[string]any{})
-	wantError(t, err, "invalid_input", false, `with: missing required field "user"`)
+	sdktest.WantError(t, err, "invalid_input", false, `with: missing required field "user"`)
 }
 
 // TestSandboxChanges: grant, revoke and disable change the sandbox, once;
@@ -223,11 +223,11 @@ func TestSandboxErrors(t *testing.T) {
 			`with.user must be a name of 1 to 256 characters, without control characters or surrounding spaces, got "a\tb"`},
 	} {
 		_, _, err := p.Execute(c.action, c.with)
-		wantError(t, err, c.code, false, c.want)
+		sdktest.WantError(t, err, c.code, false, c.want)
 	}
 	// A mutating action does not run in a dry-run; nothing changed.
 	_, _, err := p.Execute("grant", map[string]any{"backend": "directory", "group": "vpn", "user": "eve"}, sdktest.DryRun())
-	wantErrorContaining(t, err, "dry_run", false)
+	sdktest.WantErrorContaining(t, err, "dry_run", false)
 	if got := members(t, p, "directory", "vpn"); got != "[ana ben carla dmitri]" {
 		t.Errorf("vpn %s", got)
 	}

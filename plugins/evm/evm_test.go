@@ -38,14 +38,6 @@ func rpcChains(chains ...map[string]any) map[string]any {
 	return map[string]any{"backend": "rpc", "chains": list}
 }
 
-func wantError(t *testing.T, err error, code string, retryable bool, msg string) {
-	t.Helper()
-	var ae *actions.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable || ae.Message != msg {
-		t.Fatalf("error %#v, want %s (retryable %v) %q", err, code, retryable, msg)
-	}
-}
-
 // pick renders some outputs, in order, for an exact comparison.
 func pick(out map[string]any, keys ...string) string {
 	var parts []string
@@ -142,7 +134,7 @@ func TestSettings(t *testing.T) {
 	// Chains given with backend sandbox are left alone.
 	p = start(t, map[string]any{"backend": "sandbox", "chains": []any{chain("devnet", 1337, secret)}})
 	_, _, err = p.Execute("get_fee_market", map[string]any{"chain": "devnet"})
-	wantError(t, err, "unknown_chain", false, `unknown chain "devnet": the sandbox chains are ethereum (1), base (8453), polygon (137)`)
+	sdktest.WantError(t, err, "unknown_chain", false, `unknown chain "devnet": the sandbox chains are ethereum (1), base (8453), polygon (137)`)
 }
 
 // Malformed hashes, addresses, chains and nonces are refused before the
@@ -199,7 +191,7 @@ func TestInvalidInput(t *testing.T) {
 func TestUnknownChain(t *testing.T) {
 	p := start(t, nil)
 	_, _, err := p.Execute("get_transaction", map[string]any{"chain": "arbitrum", "tx_hash": sbMinedSuccess})
-	wantError(t, err, "unknown_chain", false, `unknown chain "arbitrum": the sandbox chains are ethereum (1), base (8453), polygon (137)`)
+	sdktest.WantError(t, err, "unknown_chain", false, `unknown chain "arbitrum": the sandbox chains are ethereum (1), base (8453), polygon (137)`)
 	// A chain by its decimal id.
 	out, _, err := p.Execute("get_transaction", map[string]any{"chain": "8453", "tx_hash": sbOnBase})
 	if err != nil || out["chain"] != "base" || out["chain_id"] != 8453.0 {
@@ -207,7 +199,7 @@ func TestUnknownChain(t *testing.T) {
 	}
 	p = start(t, rpcChains(map[string]any{"name": "devnet", "id": 1337, "rpc_url": "http://127.0.0.1:1/"}))
 	_, _, err = p.Execute("diagnose_transaction", map[string]any{"chain": "1", "tx_hash": sbMinedSuccess})
-	wantError(t, err, "unknown_chain", false, `unknown chain "1": the configured chains are devnet (1337)`)
+	sdktest.WantError(t, err, "unknown_chain", false, `unknown chain "1": the configured chains are devnet (1337)`)
 }
 
 func TestUnits(t *testing.T) {

@@ -182,7 +182,7 @@ func TestRPCFaults(t *testing.T) {
 			srv := rawServer(t, c.h)
 			p := start(t, rpcChains(ethereumAt(secretURL(srv))))
 			out, logs, err := p.Execute("get_fee_market", map[string]any{"chain": "ethereum"})
-			wantError(t, err, c.code, c.retryable, c.msg)
+			sdktest.WantError(t, err, c.code, c.retryable, c.msg)
 			noLeak(t, srv.Listener.Addr().String(), out, logs, err)
 		})
 	}
@@ -201,7 +201,7 @@ func TestRPCTimeout(t *testing.T) {
 	p := start(t, map[string]any{"backend": "rpc", "timeout": "200ms", "chains": []any{ethereumAt(secretURL(srv))}})
 	began := time.Now()
 	out, logs, err := p.Execute("diagnose_transaction", map[string]any{"chain": "ethereum", "tx_hash": sbMinedSuccess})
-	wantError(t, err, "rpc_unavailable", true, "the node for ethereum did not answer eth_chainId within 200ms")
+	sdktest.WantError(t, err, "rpc_unavailable", true, "the node for ethereum did not answer eth_chainId within 200ms")
 	if took := time.Since(began); took > 5*time.Second {
 		t.Errorf("took %s", took)
 	}
@@ -232,7 +232,7 @@ func TestRPCConnectionRefused(t *testing.T) {
 	url := "http://steward:" + secretPassword + "@" + addr + "/v3/" + secretKey
 	p := start(t, rpcChains(ethereumAt(url)))
 	out, logs, err := p.Execute("get_transaction", map[string]any{"chain": "ethereum", "tx_hash": sbMinedSuccess})
-	wantError(t, err, "rpc_unavailable", true, "the node for ethereum refused the connection")
+	sdktest.WantError(t, err, "rpc_unavailable", true, "the node for ethereum refused the connection")
 	noLeak(t, addr, out, logs, err)
 }
 
@@ -254,7 +254,7 @@ func TestChainIDCheck(t *testing.T) {
 	p = start(t, rpcChains(ethereumAt(secretURL(srv))))
 	for range 2 {
 		out, logs, err := p.Execute("diagnose_transaction", map[string]any{"chain": "ethereum", "tx_hash": sbMinedSuccess})
-		wantError(t, err, "wrong_chain_id", false, "the node for ethereum answers chain id 5, not 1: check rpc_url")
+		sdktest.WantError(t, err, "wrong_chain_id", false, "the node for ethereum answers chain id 5, not 1: check rpc_url")
 		noLeak(t, srv.Listener.Addr().String(), out, logs, err)
 	}
 	if count(calls, "eth_chainId") != 1 || count(calls, "eth_getTransactionByHash") != 0 {

@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"math/big"
 	"os"
 	"strings"
@@ -195,7 +196,7 @@ func TestGethActions(t *testing.T) {
 		t.Errorf("call get_transaction %v %v", out, err)
 	}
 	_, _, err = p.Execute("get_transaction", dev("tx_hash", d.ReplacedOld))
-	wantError(t, err, "not_found", false, "no transaction "+d.ReplacedOld+" on devnet: the node does not know it")
+	sdktest.WantError(t, err, "not_found", false, "no transaction "+d.ReplacedOld+" on devnet: the node does not know it")
 
 	out, _, err = p.Execute("get_receipt", dev("tx_hash", d.Reverted))
 	if err != nil || pick(out, "status", "block_number", "logs", "contract_address") != fmt.Sprintf("status=reverted block_number=%d logs=0 contract_address=", d.RevertedBlock) ||
@@ -207,7 +208,7 @@ func TestGethActions(t *testing.T) {
 		t.Errorf("get_receipt of the deployment %v %v", out, err)
 	}
 	_, _, err = p.Execute("get_receipt", dev("tx_hash", d.Fine))
-	wantError(t, err, "not_found", false, "no receipt for "+d.Fine+" on devnet: the transaction is pending or unknown")
+	sdktest.WantError(t, err, "not_found", false, "no receipt for "+d.Fine+" on devnet: the transaction is pending or unknown")
 
 	out, _, err = p.Execute("get_nonces", dev("address", strings.ToUpper(d.Account[2:])[:0]+"0x"+strings.ToUpper(d.Account[2:])))
 	if err != nil || fmt.Sprint(out) != "map[address:"+d.Account+" backend:rpc chain:devnet chain_id:1337 in_pool:2 latest:4 pending:6]" {
@@ -242,7 +243,7 @@ func TestGethWrongChainID(t *testing.T) {
 		{"diagnose_transaction", map[string]any{"chain": "1", "tx_hash": d.Success}},
 	} {
 		out, logs, err := p.Execute(c.action, c.with)
-		wantError(t, err, "wrong_chain_id", false, "the node for mainnet answers chain id 1337, not 1: check rpc_url")
+		sdktest.WantError(t, err, "wrong_chain_id", false, "the node for mainnet answers chain id 1337, not 1: check rpc_url")
 		noLeak(t, d.Addr(), out, logs, err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"reflect"
 	"strings"
 	"testing"
@@ -137,9 +138,9 @@ func TestSandboxGetters(t *testing.T) {
 	}
 
 	_, _, err = p.Execute("get_transaction", map[string]any{"chain": "ethereum", "tx_hash": sbOnBase})
-	wantError(t, err, "not_found", false, "no transaction "+sbOnBase+" on ethereum: the node does not know it (sandbox: its transactions are listed in docs/plugins-evm.md)")
+	sdktest.WantError(t, err, "not_found", false, "no transaction "+sbOnBase+" on ethereum: the node does not know it (sandbox: its transactions are listed in docs/plugins-evm.md)")
 	_, _, err = p.Execute("get_receipt", map[string]any{"chain": "ethereum", "tx_hash": sbUnderpriced})
-	wantError(t, err, "not_found", false, "no receipt for "+sbUnderpriced+" on ethereum: the transaction is pending or unknown (sandbox: its transactions are listed in docs/plugins-evm.md)")
+	sdktest.WantError(t, err, "not_found", false, "no receipt for "+sbUnderpriced+" on ethereum: the transaction is pending or unknown (sandbox: its transactions are listed in docs/plugins-evm.md)")
 }
 
 // The actions agree with each other about each fixture.

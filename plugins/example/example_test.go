@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/actions"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 
@@ -21,14 +19,6 @@ func start(t *testing.T, settings map[string]any) *sdktest.Plugin {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func wantError(t *testing.T, err error, code string, retryable bool, msg string) {
-	t.Helper()
-	var ae *actions.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable || ae.Message != msg {
-		t.Fatalf("error %#v, want %s (retryable %v) %q", err, code, retryable, msg)
-	}
 }
 
 func TestDescribe(t *testing.T) {
@@ -80,18 +70,18 @@ func TestLookupTransaction(t *testing.T) {
 	}
 
 	_, _, err = p.Execute("lookup_transaction", map[string]any{"chain": "bitcoin", "tx_hash": "00000000000000000000"})
-	wantError(t, err, "not_found", false, "no transaction 00000000000000000000 on bitcoin")
+	sdktest.WantError(t, err, "not_found", false, "no transaction 00000000000000000000 on bitcoin")
 	_, _, err = p.Execute("lookup_transaction", map[string]any{"chain": "dogecoin", "tx_hash": "00000000000000000000"})
-	wantError(t, err, "invalid_input", false, `with.chain must be one of ["ethereum", "bitcoin", "solana"], got "dogecoin"`)
+	sdktest.WantError(t, err, "invalid_input", false, `with.chain must be one of ["ethereum", "bitcoin", "solana"], got "dogecoin"`)
 	_, _, err = p.Execute("lookup_transaction", map[string]any{"chain": "bitcoin", "txhash": "00000000000000000000"})
-	wantError(t, err, "invalid_input", false, `with: missing required field "tx_hash"`)
+	sdktest.WantError(t, err, "invalid_input", false, `with: missing required field "tx_hash"`)
 }
 
 func TestASyncingNodeIsRetryable(t *testing.T) {
 	p := start(t, map[string]any{"syncing_chains": []any{"bitcoin"}})
 	with := map[string]any{"chain": "bitcoin", "tx_hash": "3a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"}
 	_, logs, err := p.Execute("lookup_transaction", with)
-	wantError(t, err, "node_syncing", true, "the bitcoin node is catching up with the chain: try again")
+	sdktest.WantError(t, err, "node_syncing", true, "the bitcoin node is catching up with the chain: try again")
 	if len(logs) != 2 || logs[1].Level != "warn" {
 		t.Errorf("logs %v", logs)
 	}
@@ -134,9 +124,9 @@ func TestAddTicketNoteIsIdempotent(t *testing.T) {
 	}
 	// Never in a dry-run.
 	_, _, err = p.Execute("add_ticket_note", note, sdktest.DryRun())
-	wantError(t, err, "dry_run", false, "example.add_ticket_note mutates: it does not run in a dry-run")
+	sdktest.WantError(t, err, "dry_run", false, "example.add_ticket_note mutates: it does not run in a dry-run")
 	_, _, err = p.Execute("add_ticket_note", map[string]any{"ticket": "1042", "text": "x"})
-	wantError(t, err, "invalid_input", false, `with.ticket must match ^T-[0-9]+$, got "1042"`)
+	sdktest.WantError(t, err, "invalid_input", false, `with.ticket must match ^T-[0-9]+$, got "1042"`)
 }
 
 func TestNotesSurviveARestartWithDataDir(t *testing.T) {
@@ -157,7 +147,7 @@ func TestNotesSurviveARestartWithDataDir(t *testing.T) {
 func TestIssueSupportToken(t *testing.T) {
 	p := start(t, nil)
 	_, _, err := p.Execute("issue_support_token", map[string]any{"ticket": "T-1"})
-	wantError(t, err, "not_configured", false, "no token_key: set plugins.settings.example.token_key to {secret: EXAMPLE_TOKEN_KEY}")
+	sdktest.WantError(t, err, "not_configured", false, "no token_key: set plugins.settings.example.token_key to {secret: EXAMPLE_TOKEN_KEY}")
 
 	p = start(t, map[string]any{"token_key": "k-123"})
 	out, logs, err := p.Execute("issue_support_token", map[string]any{"ticket": "T-1"}, sdktest.IdempotencyKey("r/s"))
@@ -180,7 +170,7 @@ func TestIssueSupportToken(t *testing.T) {
 		t.Errorf("other step: %v %v", other, err)
 	}
 	_, _, err = p.Execute("issue_support_token", map[string]any{"ticket": "T-1", "ttl": "2h"})
-	wantError(t, err, "invalid_input", false, "with.ttl must be between 0s and 1h, got 2h0m0s")
+	sdktest.WantError(t, err, "invalid_input", false, "with.ttl must be between 0s and 1h, got 2h0m0s")
 	_, _, err = p.Execute("issue_support_token", map[string]any{"ticket": "T-1", "ttl": "soon"})
-	wantError(t, err, "invalid_input", false, `with.ttl: invalid duration "soon"`)
+	sdktest.WantError(t, err, "invalid_input", false, `with.ttl: invalid duration "soon"`)
 }

@@ -146,7 +146,7 @@ func TestEmailWrongPassword(t *testing.T) {
 	const wrong = "not-the-Pa55word"
 	p := start(t, emailSettings(srv, map[string]any{"password": wrong}))
 	out, logs, err := p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"})
-	wantError(t, err, "auth_failed", false, "the SMTP server at "+srv.Addr()+" refused the user name steward with its password "+
+	sdktest.WantError(t, err, "auth_failed", false, "the SMTP server at "+srv.Addr()+" refused the user name steward with its password "+
 		"(535 5.7.8 Authentication credentials invalid): check plugins.settings.notify.email.username and email.password")
 	noSecret(t, wrong, out, logs, err)
 	noSecret(t, srv.Password, out, logs, err)
@@ -157,14 +157,14 @@ func TestEmailWrongPassword(t *testing.T) {
 	// No AUTH at all, to a server that requires it.
 	p = start(t, emailSettings(srv, map[string]any{"username": nil, "password": nil}))
 	_, _, err = p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"})
-	wantError(t, err, "auth_failed", false, "the SMTP server at "+srv.Addr()+" wants AUTH before MAIL FROM (530 5.7.0 Authentication required): set email.username and email.password")
+	sdktest.WantError(t, err, "auth_failed", false, "the SMTP server at "+srv.Addr()+" wants AUTH before MAIL FROM (530 5.7.0 Authentication required): set email.username and email.password")
 }
 
 func TestEmailRequiresSTARTTLS(t *testing.T) {
 	srv := smtptest.New(t, smtptest.WithoutTLS())
 	p := start(t, emailSettings(srv, map[string]any{"security": "starttls"}))
 	out, logs, err := p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"})
-	wantError(t, err, "starttls_required", false, "the SMTP server at "+srv.Addr()+" does not offer STARTTLS, and email.security is starttls: "+
+	sdktest.WantError(t, err, "starttls_required", false, "the SMTP server at "+srv.Addr()+" does not offer STARTTLS, and email.security is starttls: "+
 		"nothing was sent, the password neither. Use security: tls for a server that expects TLS from the first byte (usually port 465), or check email.host and email.port")
 	noSecret(t, srv.Password, out, logs, err)
 	if n := len(messages(t, srv)); n != 0 {
@@ -176,10 +176,10 @@ func TestEmailRequiresSTARTTLS(t *testing.T) {
 	tlsSrv := smtptest.New(t)
 	p = start(t, emailSettings(tlsSrv, map[string]any{"security": "none", "ca_file": nil}))
 	_, _, err = p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"})
-	wantError(t, err, "starttls_required", false, "the SMTP server at "+tlsSrv.Addr()+" offers AUTH only after STARTTLS, and email.security is none: set email.security to starttls")
+	sdktest.WantError(t, err, "starttls_required", false, "the SMTP server at "+tlsSrv.Addr()+" offers AUTH only after STARTTLS, and email.security is none: set email.security to starttls")
 	p = start(t, emailSettings(tlsSrv, map[string]any{"security": "none", "ca_file": nil, "username": nil, "password": nil}))
 	_, _, err = p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"})
-	wantError(t, err, "starttls_required", false, "the SMTP server at "+tlsSrv.Addr()+" requires STARTTLS before MAIL FROM (530 Must issue a STARTTLS command first), and email.security is none: set email.security to starttls")
+	sdktest.WantError(t, err, "starttls_required", false, "the SMTP server at "+tlsSrv.Addr()+" requires STARTTLS before MAIL FROM (530 Must issue a STARTTLS command first), and email.security is none: set email.security to starttls")
 	if n := len(messages(t, tlsSrv)); n != 0 {
 		t.Errorf("%d messages went through", n)
 	}
@@ -206,7 +206,7 @@ func TestEmailUnknownCA(t *testing.T) {
 	} {
 		p := start(t, c.settings)
 		out, logs, err := p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"})
-		wantError(t, err, "tls", false, c.want)
+		sdktest.WantError(t, err, "tls", false, c.want)
 		noSecret(t, srv.Password, out, logs, err)
 	}
 	if n := len(messages(t, srv)) + len(messages(t, implicit)); n != 0 {
@@ -218,9 +218,9 @@ func TestEmailRecipientRefused(t *testing.T) {
 	srv := smtptest.New(t)
 	p := start(t, emailSettings(srv, nil))
 	_, _, err := p.Execute("email", map[string]any{"to": []any{"ana@example.org", "reject-me@example.org"}, "subject": "s", "body": "b"})
-	wantError(t, err, "rejected", false, "the SMTP server at "+srv.Addr()+" refused RCPT TO reject-me@example.org: 550 5.1.1 <reject-me@example.org>: mailbox unavailable")
+	sdktest.WantError(t, err, "rejected", false, "the SMTP server at "+srv.Addr()+" refused RCPT TO reject-me@example.org: 550 5.1.1 <reject-me@example.org>: mailbox unavailable")
 	_, _, err = p.Execute("email", map[string]any{"to": "ana@example.org", "cc": "defer-me@example.org", "subject": "s", "body": "b"})
-	wantError(t, err, "temporary", true, "the SMTP server at "+srv.Addr()+" deferred RCPT TO defer-me@example.org, try again later: 451 4.2.1 <defer-me@example.org>: mailbox busy, try again later")
+	sdktest.WantError(t, err, "temporary", true, "the SMTP server at "+srv.Addr()+" deferred RCPT TO defer-me@example.org, try again later: 451 4.2.1 <defer-me@example.org>: mailbox busy, try again later")
 	if n := len(messages(t, srv)); n != 0 {
 		t.Errorf("%d messages went through: a refused recipient stops the whole message", n)
 	}
@@ -231,7 +231,7 @@ func TestEmailServerUnreachable(t *testing.T) {
 	p := start(t, emailSettings(srv, nil))
 	srv.Stop()
 	_, logs, err := p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"})
-	wantError(t, err, "connection", true, "could not reach the SMTP server at "+srv.Addr()+" (dial tcp "+srv.Addr()+": connect: connection refused): check email.host and email.port, or try again if it is down")
+	sdktest.WantError(t, err, "connection", true, "could not reach the SMTP server at "+srv.Addr()+" (dial tcp "+srv.Addr()+": connect: connection refused): check email.host and email.port, or try again if it is down")
 	noSecret(t, srv.Password, nil, logs, err)
 }
 
@@ -275,7 +275,7 @@ func TestEmailTimeouts(t *testing.T) {
 	settings := map[string]any{"email": map[string]any{"host": host, "port": portNum, "from": "steward@example.org", "timeout": "200ms"}}
 	p := start(t, settings)
 	_, _, err := p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"})
-	wantError(t, err, "connection", true, "the SMTP server at "+addr+" did not answer within 200ms (email.timeout), at the greeting: try again later, or raise email.timeout")
+	sdktest.WantError(t, err, "connection", true, "the SMTP server at "+addr+" did not answer within 200ms (email.timeout), at the greeting: try again later, or raise email.timeout")
 
 	// The step's deadline comes first: the sender returns the context's
 	// error (the SDK reports it as the retryable timeout). The host gives

@@ -296,7 +296,7 @@ func TestGitHubErrors(t *testing.T) {
 		}
 		p := start(t, g.settings())
 		out, logs, err := p.Execute("github_issue", map[string]any{"title": "t", "summary": "s", "assignees": []any{"ghost"}}, inRun("escalate")...)
-		wantError(t, err, c.code, c.retryable, c.want)
+		sdktest.WantError(t, err, c.code, c.retryable, c.want)
 		noSecret(t, ghToken, out, logs, err)
 	}
 }
@@ -310,14 +310,14 @@ func TestGitHubUnreachable(t *testing.T) {
 	l.Close()
 	p := start(t, map[string]any{"github": map[string]any{"repository": "stewardhq/incidents", "token": ghToken, "base_url": "http://" + addr + "/"}})
 	out, logs, err := p.Execute("github_issue", map[string]any{"title": "t", "summary": "s"}, inRun("escalate")...)
-	wantError(t, err, "connection", true, "could not reach GitHub at "+addr+" while listing the issues of stewardhq/incidents (dial tcp "+addr+": connect: connection refused): try again if it is down, or check github.base_url")
+	sdktest.WantError(t, err, "connection", true, "could not reach GitHub at "+addr+" while listing the issues of stewardhq/incidents (dial tcp "+addr+": connect: connection refused): try again if it is down, or check github.base_url")
 	noSecret(t, ghToken, out, logs, err)
 
 	// Without an idempotency key nothing is sent.
 	g := newFakeGitHub(t, "")
 	p = start(t, g.settings())
 	_, _, err = p.Execute("github_issue", map[string]any{"title": "Refund failed", "summary": "s"}, sdktest.IdempotencyKey(""))
-	wantError(t, err, "invalid_input", false, `no idempotency key: refusing to open the issue "Refund failed", a retry could open it twice`)
+	sdktest.WantError(t, err, "invalid_input", false, `no idempotency key: refusing to open the issue "Refund failed", a retry could open it twice`)
 	if len(g.requests()) != 0 {
 		t.Error("requests were sent")
 	}
@@ -335,5 +335,5 @@ func TestGitHubTimeout(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // runs first
 	p := start(t, map[string]any{"github": map[string]any{"repository": "stewardhq/incidents", "token": ghToken, "base_url": srv.URL, "timeout": "200ms"}})
 	_, _, err := p.Execute("github_issue", map[string]any{"title": "t", "summary": "s"}, inRun("escalate")...)
-	wantError(t, err, "connection", true, "GitHub did not answer within 200ms (github.timeout) while listing the issues of stewardhq/incidents: try again later, or raise github.timeout")
+	sdktest.WantError(t, err, "connection", true, "GitHub did not answer within 200ms (github.timeout) while listing the issues of stewardhq/incidents: try again later, or raise github.timeout")
 }

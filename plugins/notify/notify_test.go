@@ -2,14 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/actions"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"github.com/stewardhq/steward/schema"
 )
@@ -26,14 +24,6 @@ func start(t *testing.T, settings map[string]any) *sdktest.Plugin {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func wantError(t *testing.T, err error, code string, retryable bool, msg string) {
-	t.Helper()
-	var ae *actions.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable || ae.Message != msg {
-		t.Fatalf("error %#v,\nwant %s (retryable %v) %q", err, code, retryable, msg)
-	}
 }
 
 // noSecret fails the test if secret is in the error, the outputs or the

@@ -89,10 +89,10 @@ func TestEmailInput(t *testing.T) {
 		{map[string]any{"to": "ana@example.org", "subject": "s", "body": "b", "bcc": "eve@example.org"}, `with: unknown field "bcc"`},
 	} {
 		_, _, err := p.Execute("email", c.with)
-		wantError(t, err, "invalid_input", false, c.want)
+		sdktest.WantError(t, err, "invalid_input", false, c.want)
 	}
 	_, _, err := p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"}, sdktest.DryRun())
-	wantError(t, err, "dry_run", false, "notify.email mutates: it does not run in a dry-run")
+	sdktest.WantError(t, err, "dry_run", false, "notify.email mutates: it does not run in a dry-run")
 }
 
 func TestSandboxWebhook(t *testing.T) {
@@ -154,11 +154,11 @@ func TestSandboxWebhook(t *testing.T) {
 		t.Errorf("%v %v", out, err)
 	}
 	_, _, err = p.Execute("webhook", map[string]any{"text": " "})
-	wantError(t, err, "invalid_input", false, "with.text is empty: say what happened")
+	sdktest.WantError(t, err, "invalid_input", false, "with.text is empty: say what happened")
 	_, _, err = p.Execute("webhook", map[string]any{"text": "t", "title": "a\nb"})
-	wantError(t, err, "invalid_input", false, "with.title must be one line: it holds a line break")
+	sdktest.WantError(t, err, "invalid_input", false, "with.title must be one line: it holds a line break")
 	_, _, err = p.Execute("webhook", map[string]any{"text": "t", "url_override": "https://evil.example.org/"})
-	wantError(t, err, "invalid_input", false, `with: unknown field "url_override"`)
+	sdktest.WantError(t, err, "invalid_input", false, `with: unknown field "url_override"`)
 }
 
 func TestSandboxGitHubIssue(t *testing.T) {
@@ -222,7 +222,7 @@ func TestIssueInput(t *testing.T) {
 		{map[string]any{"title": "t", "summary": "s", "assignees": []any{"ana lima"}}, `with.assignees[0] must match ^[A-Za-z0-9][A-Za-z0-9-]{0,38}$, got "ana lima"`},
 	} {
 		_, _, err := p.Execute("github_issue", c.with)
-		wantError(t, err, "invalid_input", false, c.want)
+		sdktest.WantError(t, err, "invalid_input", false, c.want)
 	}
 }
 

@@ -9,6 +9,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"io"
 	"net"
 	"net/http"
@@ -132,7 +133,7 @@ func TestWebhookFailures(t *testing.T) {
 		host := url[len("http://") : len(url)-len(hookPath)]
 		p := start(t, map[string]any{"webhook": map[string]any{"url": url}})
 		out, logs, err := p.Execute("webhook", with)
-		wantError(t, err, c.code, c.retryable, replaceHost(c.want, host))
+		sdktest.WantError(t, err, c.code, c.retryable, replaceHost(c.want, host))
 		noSecret(t, url, out, logs, err)
 		if len(requests()) != 1 {
 			t.Errorf("%d requests: no retry inside the call", len(requests()))
@@ -159,7 +160,7 @@ func TestWebhookUnreachableAndSlow(t *testing.T) {
 	url := "http://" + addr + hookPath
 	p := start(t, map[string]any{"webhook": map[string]any{"url": url}})
 	out, logs, err := p.Execute("webhook", map[string]any{"text": "t"})
-	wantError(t, err, "connection", true, "could not reach the webhook at "+addr+" (dial tcp "+addr+": connect: connection refused): try again if it is down, or check webhook.url")
+	sdktest.WantError(t, err, "connection", true, "could not reach the webhook at "+addr+" (dial tcp "+addr+": connect: connection refused): try again if it is down, or check webhook.url")
 	noSecret(t, hookPath, out, logs, err)
 
 	var hits atomic.Int32
@@ -176,7 +177,7 @@ func TestWebhookUnreachableAndSlow(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // runs first
 	p = start(t, map[string]any{"webhook": map[string]any{"url": slow.URL + hookPath, "timeout": "200ms"}})
 	out, logs, err = p.Execute("webhook", map[string]any{"text": "t"})
-	wantError(t, err, "connection", true, "the webhook at "+slow.Listener.Addr().String()+" did not answer within 200ms (webhook.timeout): try again later, or raise webhook.timeout")
+	sdktest.WantError(t, err, "connection", true, "the webhook at "+slow.Listener.Addr().String()+" did not answer within 200ms (webhook.timeout): try again later, or raise webhook.timeout")
 	noSecret(t, hookPath, out, logs, err)
 	if hits.Load() != 1 {
 		t.Errorf("%d requests", hits.Load())

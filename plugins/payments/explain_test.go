@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"slices"
 	"sort"
 	"strings"
@@ -199,7 +200,7 @@ func TestExplainDecline(t *testing.T) {
 
 	for _, with := range []map[string]any{{}, {"language": "zh"}, {"decline_code": "", "iso_code": ""}, {"decline_code": nil}} {
 		_, _, err = p.Execute("explain_decline", with)
-		wantError(t, err, "invalid_input", false, "with: give at least one of decline_code, issuing_reason, iso_code, failure_code")
+		sdktest.WantError(t, err, "invalid_input", false, "with: give at least one of decline_code, issuing_reason, iso_code, failure_code")
 	}
 }
 

@@ -153,7 +153,7 @@ func TestStripeGivesUpAfterMaxRetries(t *testing.T) {
 	})
 	p := startStripe(t, s.url, nil)
 	_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_123456"})
-	wantError(t, err, "provider_unavailable", true,
+	sdktest.WantError(t, err, "provider_unavailable", true,
 		"Stripe answered 503 Service Unavailable three times to GET /v1/payment_intents/pi_123456: Stripe is temporarily unavailable (request req_3)")
 	if n := len(s.requests()); n != 3 {
 		t.Errorf("%d requests, want 3 (max_retries 2)", n)
@@ -167,7 +167,7 @@ func TestStripeGivesUpAfterMaxRetries(t *testing.T) {
 	s = newStub(t, func(n int, w http.ResponseWriter, r *http.Request) { writeJSON(w, 502, "<html>Bad gateway</html>") })
 	p = startStripe(t, s.url, map[string]any{"max_retries": 0})
 	_, _, err = p.Execute("get_authorization", map[string]any{"authorization_id": "iauth_123456"})
-	wantError(t, err, "provider_unavailable", true, "Stripe answered 502 Bad Gateway once to GET /v1/issuing/authorizations/iauth_123456: <html>Bad gateway</html> (request req_1)")
+	sdktest.WantError(t, err, "provider_unavailable", true, "Stripe answered 502 Bad Gateway once to GET /v1/issuing/authorizations/iauth_123456: <html>Bad gateway</html> (request req_1)")
 
 	// Different answers each time.
 	s = newStub(t, func(n int, w http.ResponseWriter, r *http.Request) {
@@ -175,7 +175,7 @@ func TestStripeGivesUpAfterMaxRetries(t *testing.T) {
 	})
 	p = startStripe(t, s.url, nil)
 	_, _, err = p.Execute("list_payment_attempts", map[string]any{"payment_id": "pi_123456"})
-	wantError(t, err, "rate_limited", true, "Stripe failed three times on GET /v1/charges (500, 502, 429); last: Stripe answered 429 Too Many Requests (request req_3): busy")
+	sdktest.WantError(t, err, "rate_limited", true, "Stripe failed three times on GET /v1/charges (500, 502, 429); last: Stripe answered 429 Too Many Requests (request req_3): busy")
 }
 
 func TestStripeHonoursRetryAfter(t *testing.T) {
@@ -209,7 +209,7 @@ func TestStripeRetryAfterBeyondTheDeadline(t *testing.T) {
 	p := startStripe(t, s.url, nil)
 	start := time.Now()
 	_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_123456"}, sdktest.Deadline(time.Now().Add(5*time.Second)))
-	wantError(t, err, "rate_limited", true, "Stripe answered 429 Too Many Requests once to GET /v1/payment_intents/pi_123456: Too many requests (rate_limit) (request req_1)")
+	sdktest.WantError(t, err, "rate_limited", true, "Stripe answered 429 Too Many Requests once to GET /v1/payment_intents/pi_123456: Too many requests (rate_limit) (request req_1)")
 	if time.Since(start) > 4*time.Second || len(s.requests()) != 1 {
 		t.Errorf("it waited for a Retry-After past the deadline")
 	}
@@ -264,7 +264,7 @@ func TestStripeBadResponses(t *testing.T) {
 			with = map[string]any{"authorization_id": c.id}
 		}
 		_, _, err := p.Execute(c.action, with)
-		wantError(t, err, "bad_response", true, c.want)
+		sdktest.WantError(t, err, "bad_response", true, c.want)
 		if n := len(s.requests()); n != 1 {
 			t.Errorf("%s: %d requests: a malformed answer is not retried inside the call", c.body, n)
 		}
@@ -277,7 +277,7 @@ func TestStripeTimeout(t *testing.T) {
 	})
 	p := startStripe(t, s.url, map[string]any{"timeout": "100ms", "max_retries": 1})
 	_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_123456"})
-	wantError(t, err, "timeout", true, "Stripe did not answer GET /v1/payment_intents/pi_123456 in 100ms, twice")
+	sdktest.WantError(t, err, "timeout", true, "Stripe did not answer GET /v1/payment_intents/pi_123456 in 100ms, twice")
 	if n := len(s.requests()); n != 2 || logs[1].Message != "Stripe did not answer in 100ms (try 1 of 2): retrying in 10ms" {
 		t.Errorf("%d requests, logs %v", n, logs)
 	}
@@ -305,7 +305,7 @@ func TestStripeUnreachable(t *testing.T) {
 	l.Close() // nothing listens there now
 	p := startStripe(t, "http://"+addr, nil)
 	_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_123456"})
-	wantErrorContaining(t, err, "provider_unavailable", true, "could not reach Stripe for GET /v1/payment_intents/pi_123456, three times: dial tcp "+addr)
+	sdktest.WantErrorContaining(t, err, "provider_unavailable", true, "could not reach Stripe for GET /v1/payment_intents/pi_123456, three times: dial tcp "+addr)
 	noKeyIn(t, err, logs)
 }
 
@@ -317,7 +317,7 @@ func TestStripeAuthFailures(t *testing.T) {
 	})
 	p := startStripe(t, s.url, nil)
 	_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_123456"})
-	wantError(t, err, "auth_failed", false,
+	sdktest.WantError(t, err, "auth_failed", false,
 		"Stripe refused the API key (401 Unauthorized) on GET /v1/payment_intents/pi_123456 (request req_1): check plugins.settings.payments.stripe.api_key")
 	noKeyIn(t, err, logs)
 	if len(s.requests()) != 1 {
@@ -329,7 +329,7 @@ func TestStripeAuthFailures(t *testing.T) {
 	})
 	p = startStripe(t, s.url, nil)
 	_, logs, err = p.Execute("refund", map[string]any{"payment_id": "pi_123456"})
-	wantError(t, err, "auth_failed", false,
+	sdktest.WantError(t, err, "auth_failed", false,
 		"the API key may not POST /v1/refunds (403 Forbidden) (request req_1): a restricted key needs access to it; check plugins.settings.payments.stripe.api_key")
 	noKeyIn(t, err, logs)
 }
@@ -356,7 +356,7 @@ func TestStripeRefusals(t *testing.T) {
 			action, with = "get_payment", map[string]any{"payment_id": "pi_123456"}
 		}
 		_, _, err := p.Execute(action, with)
-		wantError(t, err, c.code, false, c.want)
+		sdktest.WantError(t, err, c.code, false, c.want)
 	}
 }
 
@@ -411,7 +411,7 @@ func TestStripeRetriesPostWithTheSameIdempotencyKey(t *testing.T) {
 	s = newStub(t, func(n int, w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, refundJSON) })
 	p = startStripe(t, s.url, nil)
 	_, _, err = p.Execute("refund", map[string]any{"payment_id": "pi_123456"}, sdktest.IdempotencyKey(""))
-	wantError(t, err, "invalid_input", false, "no idempotency key: refusing to refund pi_123456, a retry could refund it twice")
+	sdktest.WantError(t, err, "invalid_input", false, "no idempotency key: refusing to refund pi_123456, a retry could refund it twice")
 	if len(s.requests()) != 0 {
 		t.Error("a refund without a key was sent")
 	}
@@ -437,7 +437,7 @@ func TestStripeOddAnswers(t *testing.T) {
 	})
 	p := startStripe(t, s.url, nil)
 	_, _, err := p.Execute("get_payment", map[string]any{"payment_id": "ch_123456"})
-	wantErrorContaining(t, err, "bad_response", true, "Stripe answered GET /v1/charges/ch_123456 with an unexpected 302 Found: ")
+	sdktest.WantErrorContaining(t, err, "bad_response", true, "Stripe answered GET /v1/charges/ch_123456 with an unexpected 302 Found: ")
 	if hits() != 0 {
 		t.Error("the redirect was followed")
 	}
@@ -447,5 +447,5 @@ func TestStripeOddAnswers(t *testing.T) {
 	})
 	p = startStripe(t, s.url, map[string]any{"max_retries": 0})
 	_, _, err = p.Execute("get_payment", map[string]any{"payment_id": "ch_123456"})
-	wantError(t, err, "provider_unavailable", true, "Stripe answered 500 Internal Server Error once to GET /v1/charges/ch_123456: no details (error type api_error) (request req_1)")
+	sdktest.WantError(t, err, "provider_unavailable", true, "Stripe answered 500 Internal Server Error once to GET /v1/charges/ch_123456: no details (error type api_error) (request req_1)")
 }

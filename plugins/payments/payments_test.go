@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/stewardhq/steward/actions"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 
@@ -26,30 +24,6 @@ func startPlugin(t *testing.T, p *payments, settings map[string]any) *sdktest.Pl
 		t.Fatal(err)
 	}
 	return sp
-}
-
-func wantError(t *testing.T, err error, code string, retryable bool, msg string) {
-	t.Helper()
-	var ae *actions.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable || ae.Message != msg {
-		t.Fatalf("error %#v, want %s (retryable %v) %q", err, code, retryable, msg)
-	}
-}
-
-// wantErrorContaining checks the code and that the message holds every
-// part.
-func wantErrorContaining(t *testing.T, err error, code string, retryable bool, parts ...string) *actions.Error {
-	t.Helper()
-	var ae *actions.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable {
-		t.Fatalf("error %#v, want %s (retryable %v)", err, code, retryable)
-	}
-	for _, p := range parts {
-		if !strings.Contains(ae.Message, p) {
-			t.Errorf("error message %q does not say %q", ae.Message, p)
-		}
-	}
-	return ae
 }
 
 func TestDescribe(t *testing.T) {
@@ -161,7 +135,7 @@ func TestInputPatterns(t *testing.T) {
 		{"refund", map[string]any{"payment_id": "re_1234567"}, `with.payment_id must match ^(pi|ch)_[A-Za-z0-9_]{6,250}$, got "re_1234567"`},
 	} {
 		_, _, err := p.Execute(c.action, c.with)
-		wantError(t, err, "invalid_input", false, c.want)
+		sdktest.WantError(t, err, "invalid_input", false, c.want)
 	}
 	if n := hits(); n != 0 {
 		t.Errorf("Stripe got %d requests for invalid inputs", n)

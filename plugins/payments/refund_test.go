@@ -40,10 +40,10 @@ func TestSandboxRefundIsIdempotent(t *testing.T) {
 	}
 	// Another step: nothing is left.
 	_, _, err = p.Execute("refund", with, sdktest.IdempotencyKey("run-2/refund"))
-	wantError(t, err, "nothing_to_refund", false, "nothing to refund on pi_sandbox_succeeded: charge ch_sandbox_succeeded is already fully refunded")
+	sdktest.WantError(t, err, "nothing_to_refund", false, "nothing to refund on pi_sandbox_succeeded: charge ch_sandbox_succeeded is already fully refunded")
 	// The same key for another refund is refused, as Stripe does.
 	_, _, err = p.Execute("refund", map[string]any{"payment_id": "pi_sandbox_duplicate"}, sdktest.IdempotencyKey("run-1/refund"))
-	wantError(t, err, "invalid_request", false, "the idempotency key run-1/refund was used for another refund ("+sandboxRefundID("run-1/refund")+
+	sdktest.WantError(t, err, "invalid_request", false, "the idempotency key run-1/refund was used for another refund ("+sandboxRefundID("run-1/refund")+
 		" of pi_sandbox_succeeded): Stripe refuses a key reused with other parameters")
 }
 
@@ -54,7 +54,7 @@ func TestSandboxPartialRefunds(t *testing.T) {
 		t.Fatalf("%v %v", out, err)
 	}
 	_, _, err = p.Execute("refund", map[string]any{"payment_id": "pi_sandbox_duplicate", "amount": 2000}, sdktest.IdempotencyKey("b"))
-	wantError(t, err, "invalid_request", false, "cannot refund 2000 eur on pi_sandbox_duplicate: only 1500 is still refundable")
+	sdktest.WantError(t, err, "invalid_request", false, "cannot refund 2000 eur on pi_sandbox_duplicate: only 1500 is still refundable")
 	// Null means not given: the rest.
 	out, _, err = p.Execute("refund", map[string]any{"payment_id": "pi_sandbox_duplicate", "amount": nil, "reason": nil}, sdktest.IdempotencyKey("c"))
 	if err != nil || out["amount"] != 1500.0 {
@@ -70,13 +70,13 @@ func TestSandboxPartialRefunds(t *testing.T) {
 func TestSandboxRefundRefusals(t *testing.T) {
 	p := start(t, nil)
 	_, _, err := p.Execute("refund", map[string]any{"payment_id": "pi_sandbox_insufficient_funds"}, sdktest.IdempotencyKey("k"))
-	wantError(t, err, "nothing_to_refund", false, "nothing to refund on pi_sandbox_insufficient_funds: the payment did not go through (charge ch_sandbox_insufficient_funds failed)")
+	sdktest.WantError(t, err, "nothing_to_refund", false, "nothing to refund on pi_sandbox_insufficient_funds: the payment did not go through (charge ch_sandbox_insufficient_funds failed)")
 	_, _, err = p.Execute("refund", map[string]any{"payment_id": "ch_sandbox_fraudulent"}, sdktest.IdempotencyKey("k2"))
-	wantError(t, err, "nothing_to_refund", false, "nothing to refund on ch_sandbox_fraudulent: the payment did not go through (charge ch_sandbox_fraudulent failed)")
+	sdktest.WantError(t, err, "nothing_to_refund", false, "nothing to refund on ch_sandbox_fraudulent: the payment did not go through (charge ch_sandbox_fraudulent failed)")
 	_, _, err = p.Execute("refund", map[string]any{"payment_id": "pi_sandbox_succeeded"}, sdktest.IdempotencyKey(""))
-	wantError(t, err, "invalid_input", false, "no idempotency key: refusing to refund pi_sandbox_succeeded, a retry could refund it twice")
+	sdktest.WantError(t, err, "invalid_input", false, "no idempotency key: refusing to refund pi_sandbox_succeeded, a retry could refund it twice")
 	_, _, err = p.Execute("refund", map[string]any{"payment_id": "pi_sandbox_succeeded"}, sdktest.DryRun())
-	wantError(t, err, "dry_run", false, "payments.refund mutates: it does not run in a dry-run")
+	sdktest.WantError(t, err, "dry_run", false, "payments.refund mutates: it does not run in a dry-run")
 	// Nothing was refunded by the refusals.
 	out, _, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_sandbox_succeeded"})
 	if err != nil || out["amount_refundable"] != 2500.0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"testing"
 )
 
@@ -113,7 +114,7 @@ func TestSandboxPayments(t *testing.T) {
 				with := explainWith(str(out, "failure", "decline_code"), str(out, "failure", "code"), "", str(out, "failure", "network_decline_code"))
 				ex, _, err := p.Execute("explain_decline", with)
 				if c.category == "" {
-					wantError(t, err, "invalid_input", false, "with: give at least one of decline_code, issuing_reason, iso_code, failure_code")
+					sdktest.WantError(t, err, "invalid_input", false, "with: give at least one of decline_code, issuing_reason, iso_code, failure_code")
 					return
 				}
 				if err != nil {
@@ -225,17 +226,17 @@ func TestSandboxTimeoutAndUnknownIDs(t *testing.T) {
 		{"list_payment_attempts", "pi_sandbox_timeout"}, {"refund", "pi_sandbox_timeout"},
 	} {
 		_, _, err := p.Execute(c.action, map[string]any{"payment_id": c.id})
-		wantError(t, err, "timeout", true, "the provider did not answer in 10s (sandbox: every call on "+c.id+" times out)")
+		sdktest.WantError(t, err, "timeout", true, "the provider did not answer in 10s (sandbox: every call on "+c.id+" times out)")
 	}
 	const known = "succeeded, insufficient_funds, expired_card, incorrect_cvc, authentication_required, fraudulent, processing_error, timeout, duplicate"
 	for _, id := range []string{"pi_sandbox_nothing", "ch_1NqXb2LkdIwHu7ix", "pi_3MtwBwLkdIwHu7ix28a3tqPa"} {
 		_, _, err := p.Execute("get_payment", map[string]any{"payment_id": id})
-		wantError(t, err, "not_found", false, "no payment "+id+" in the sandbox: it knows pi_sandbox_ and ch_sandbox_ followed by "+known+" (see docs/plugins-payments.md)")
+		sdktest.WantError(t, err, "not_found", false, "no payment "+id+" in the sandbox: it knows pi_sandbox_ and ch_sandbox_ followed by "+known+" (see docs/plugins-payments.md)")
 	}
 	_, _, err := p.Execute("list_payment_attempts", map[string]any{"payment_id": "pi_sandbox_nothing"})
-	wantErrorContaining(t, err, "not_found", false, "no payment pi_sandbox_nothing in the sandbox")
+	sdktest.WantErrorContaining(t, err, "not_found", false, "no payment pi_sandbox_nothing in the sandbox")
 	_, _, err = p.Execute("get_authorization", map[string]any{"authorization_id": "iauth_1MzFN1K8F4fqH0lB"})
-	wantError(t, err, "not_found", false, "no authorization iauth_1MzFN1K8F4fqH0lB in the sandbox: it knows iauth_sandbox_approved, "+
+	sdktest.WantError(t, err, "not_found", false, "no authorization iauth_1MzFN1K8F4fqH0lB in the sandbox: it knows iauth_sandbox_approved, "+
 		"iauth_sandbox_spending_controls, iauth_sandbox_insufficient_funds, iauth_sandbox_card_inactive, iauth_sandbox_suspected_fraud, "+
 		"iauth_sandbox_webhook_timeout (see docs/plugins-payments.md)")
 }

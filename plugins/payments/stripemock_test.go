@@ -204,7 +204,7 @@ func TestStripeMock(t *testing.T) {
 		const bad = "sk_live_n0tAtestKey4u"
 		p := startStripe(t, base, map[string]any{"api_key": bad})
 		_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_3MtwBwLkdIwHu7ix28a3tqPa"})
-		wantError(t, err, "auth_failed", false,
+		sdktest.WantError(t, err, "auth_failed", false,
 			"Stripe refused the API key (401 Unauthorized) on GET /v1/payment_intents/pi_3MtwBwLkdIwHu7ix28a3tqPa: check plugins.settings.payments.stripe.api_key")
 		if strings.Contains(fmt.Sprint(err, logs), bad) {
 			t.Errorf("the key leaked: %v %v", err, logs)

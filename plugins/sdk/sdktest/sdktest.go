@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -190,3 +191,30 @@ func Deadline(t time.Time) CallOption { return func(c *callConfig) { c.req.Deadl
 // Context sets the context of the call (the test's by default): cancel it
 // to cancel the step.
 func Context(ctx context.Context) CallOption { return func(c *callConfig) { c.ctx = ctx } }
+
+// WantError fails the test unless err is an action error with exactly this
+// code, retryable flag and message.
+func WantError(t testing.TB, err error, code string, retryable bool, msg string) *actions.Error {
+	t.Helper()
+	var ae *actions.Error
+	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable || ae.Message != msg {
+		t.Fatalf("error %#v\nwant %s (retryable %v) %q", err, code, retryable, msg)
+	}
+	return ae
+}
+
+// WantErrorContaining fails the test unless err is an action error with
+// this code and retryable flag whose message holds every part.
+func WantErrorContaining(t testing.TB, err error, code string, retryable bool, parts ...string) *actions.Error {
+	t.Helper()
+	var ae *actions.Error
+	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable {
+		t.Fatalf("error %#v, want %s (retryable %v)", err, code, retryable)
+	}
+	for _, p := range parts {
+		if !strings.Contains(ae.Message, p) {
+			t.Errorf("error message %q does not say %q", ae.Message, p)
+		}
+	}
+	return ae
+}
