@@ -48,7 +48,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -205,11 +204,11 @@ func (s *Server) setUp() error {
 		return fmt.Errorf("ldaptest: certificates: %v", err)
 	}
 	s.CAFile = certs.ca
-	port, err := freePort()
+	port, err := peertest.FreePort()
 	if err != nil {
 		return err
 	}
-	tlsPort, err := freePort()
+	tlsPort, err := peertest.FreePort()
 	if err != nil {
 		return err
 	}
@@ -260,15 +259,6 @@ func slapdConf(dir, password string, c certFiles) (string, error) {
 		BaseDN, AdminDN, password, filepath.Join(dir, "data"))
 	b.WriteString("index objectClass eq\nindex uid,cn,memberUid,member eq\n")
 	return b.String(), nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Addr is the host:port of URL, to check that messages name it.

@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -105,15 +104,6 @@ type Node struct {
 // Addr is the node's host:port, to check that it appears nowhere.
 func (n *Node) Addr() string { return strings.TrimPrefix(n.URL, "http://") }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // Start starts geth --dev on free loopback ports and makes its
 // transactions; it returns once they are all where Node says. Stop it
 // with Stop.
@@ -127,11 +117,11 @@ func Start() (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := freePort()
+	httpPort, err := peertest.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	authPort, err := freePort()
+	authPort, err := peertest.FreePort()
 	if err != nil {
 		return nil, err
 	}

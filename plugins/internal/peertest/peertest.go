@@ -5,6 +5,7 @@ package peertest
 import (
 	"fmt"
 	"go/build"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,4 +46,15 @@ func Path(t testing.TB, name, why, install string) string {
 	}
 	t.Fatal(err)
 	return ""
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// a peer that must be told its port (slapd, geth).
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
