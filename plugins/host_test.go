@@ -218,6 +218,7 @@ func TestHangPastTheDeadlineReturnsAndThePluginStillServes(t *testing.T) {
 
 func TestCancellationReachesThePlugin(t *testing.T) {
 	h := install(t, faultyBin, Options{}, "faulty")
+	pidOf(t, h, "started") // the cancellation is to reach a running call, not the start
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -227,6 +228,18 @@ func TestCancellationReachesThePlugin(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+}
+
+// TestCancelledWhileStarting: a run cancelled while its plugin starts
+// gets the cancellation, not a start failure of the plugin.
+func TestCancelledWhileStarting(t *testing.T) {
+	h := install(t, faultyBin, Options{}, "faulty")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := call(ctx, act(t, h, "faulty.sleep"), map[string]any{"ms": 1})
+	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
 }

@@ -181,9 +181,17 @@ func (h *Host) configure(ctx context.Context, p *process) error {
 	if err != nil {
 		return startErr(p.name, "settings: %v", err)
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
 	defer cancel()
 	if _, err := p.conn.Client().Configure(ctx, &pluginv1.ConfigureRequest{Config: b}); err != nil {
+		if perr := parent.Err(); perr != nil {
+			// The run was cancelled (or its step timed out) while the
+			// plugin started: say so, as a call cancelled later would.
+			e := startErr(p.name, "configure: %v", perr)
+			e.Err = perr
+			return e
+		}
 		if status.Code(err) == codes.InvalidArgument {
 			return startErr(p.name, "it refused its settings (plugins.settings.%s in steward.yaml): %s", p.name, statusMessage(err))
 		}
