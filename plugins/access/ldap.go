@@ -337,20 +337,30 @@ func (s *ldapSession) accountOf(dn string) (string, error) {
 	return dn, nil
 }
 
-func (b *ldapBackend) grant(ctx context.Context, call *sdk.Call, group, account string) (bool, error) {
+// membership opens a session and reads the group and the account (nil
+// when it does not exist) that grant and revoke change. Close the session.
+func (b *ldapBackend) membership(ctx context.Context, group, account string) (*ldapSession, *ldapGroup, *ldapUser, error) {
 	s, err := b.open(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	g, err := s.group(group)
+	if err == nil {
+		var u *ldapUser
+		if u, err = s.user(account); err == nil {
+			return s, g, u, nil
+		}
+	}
+	s.close()
+	return nil, nil, nil, err
+}
+
+func (b *ldapBackend) grant(ctx context.Context, call *sdk.Call, group, account string) (bool, error) {
+	s, g, u, err := b.membership(ctx, group, account)
 	if err != nil {
 		return false, err
 	}
 	defer s.close()
-	g, err := s.group(group)
-	if err != nil {
-		return false, err
-	}
-	u, err := s.user(account)
-	if err != nil {
-		return false, err
-	}
 	switch {
 	case u == nil:
 		return false, sdk.Error(codeNotFound, "no account %s on %s: no entry with %s=%s under %s", account, b.name, b.settings.UserAttribute, account, b.settings.UsersDN)
@@ -380,19 +390,11 @@ func (b *ldapBackend) disabledWhy() string {
 }
 
 func (b *ldapBackend) revoke(ctx context.Context, call *sdk.Call, group, account string) (bool, error) {
-	s, err := b.open(ctx)
+	s, g, u, err := b.membership(ctx, group, account)
 	if err != nil {
 		return false, err
 	}
 	defer s.close()
-	g, err := s.group(group)
-	if err != nil {
-		return false, err
-	}
-	u, err := s.user(account)
-	if err != nil {
-		return false, err
-	}
 	values := s.has(g, account, u)
 	if u == nil {
 		if len(values) == 0 {
