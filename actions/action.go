@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stewardhq/steward/schema"
 )
@@ -92,11 +93,49 @@ type Request struct {
 	// Log receives the action's log lines for the progress output and
 	// the record. Never nil when called by the engine.
 	Log func(level, message string)
+	// Redact masks the run's secrets; nil when the caller knows none. The
+	// engine redacts whatever an action returns before it stores or prints
+	// it, but an action that cuts a text (quotes the start of a body, keeps
+	// the first bytes of an output) must redact first, or the cut may keep
+	// the start of a secret that redaction no longer recognises: see Clip
+	// and CutEnd.
+	Redact Redactor
+}
+
+// Redactor masks secrets in text (the engine's is a *redact.Set).
+type Redactor interface {
+	// String returns s with each secret replaced by "***".
+	String(s string) string
+	// CutEnd returns s, a text cut at its end, with the start of a secret
+	// that the cut left there masked; the rest is unchanged.
+	CutEnd(s string) string
+}
+
+// Clip returns s with the request's secrets replaced, then cut to at most
+// n characters, ending with "…" when it was cut: redacting before cutting
+// leaves no start of a secret at the cut. A nil request redacts nothing.
+func (r *Request) Clip(s string, n int) string {
+	if r != nil && r.Redact != nil {
+		s = r.Redact.String(s)
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// CutEnd masks the start of a secret that a cut left at the end of s, a
+// text kept up to a size (see Redactor). A nil request changes nothing.
+func (r *Request) CutEnd(s string) string {
+	if r == nil || r.Redact == nil {
+		return s
+	}
+	return r.Redact.CutEnd(s)
 }
 
 // Error is an action failure with a code and whether retrying may help.
 type Error struct {
-	Code      string
+	Code      Code
 	Message   string
 	Retryable bool
 	Err       error // the cause, if any
@@ -107,22 +146,27 @@ func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns a non-retryable *Error.
-func Errorf(code, format string, args ...any) *Error {
+func Errorf(code Code, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
 	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
 }
 
 // Retryable returns a retryable *Error.
-func Retryable(code, format string, args ...any) *Error {
+func Retryable(code Code, format string, args ...any) *Error {
 	e := Errorf(code, format, args...)
 	e.Retryable = true
 	return e
 }
 
-// Common error codes. Actions may use their own.
+// Code names what kind of failure an error is: error.code in expressions,
+// the code of a plugin's error, the code in the journal. It is written as
+// its string everywhere.
+type Code string
+
+// Common error codes. Actions may use their own, as constants of type Code.
 const (
-	CodeInvalidInput = "invalid_input" // the with does not fit the action
-	CodeTimeout      = "timeout"       // the step or the run timed out
-	CodeCancelled    = "cancelled"     // the run was cancelled
-	CodeFailed       = "failed"        // the action failed for another reason
+	CodeInvalidInput Code = "invalid_input" // the with does not fit the action
+	CodeTimeout      Code = "timeout"       // the step or the run timed out
+	CodeCancelled    Code = "cancelled"     // the run was cancelled
+	CodeFailed       Code = "failed"        // the action failed for another reason
 )

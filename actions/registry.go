@@ -167,6 +167,15 @@ func (r *Registry) ActionInput(name string) (*schema.DataSchema, bool) {
 	return a.Spec().Input, true
 }
 
+// ActionOutput implements schema.Catalog.
+func (r *Registry) ActionOutput(name string) (*schema.DataSchema, bool) {
+	a, ok := r.Lookup(name)
+	if !ok {
+		return nil, false
+	}
+	return a.Spec().Output, true
+}
+
 // Covers reports whether every action of a plugin is registered (loading
 // it on first use).
 func (r *Registry) Covers(plugin string) bool { return r.load(plugin) == nil }
@@ -183,6 +192,23 @@ func (r *Registry) PluginProblem(plugin string) (installed bool, problem string)
 		// The plugin is named in the diagnostic already.
 		return true, strings.TrimPrefix(err.Error(), "plugin "+plugin+": ")
 	}
+}
+
+// InstallHint implements schema.InstallHinter: where the sources looked
+// for a plugin that is not installed and how to install it, from the
+// first source that says (plugins.Host does); "" when none does.
+func (r *Registry) InstallHint(plugin string) string {
+	r.mu.RLock()
+	srcs := r.sources
+	r.mu.RUnlock()
+	for _, s := range srcs {
+		if h, ok := s.(interface{ InstallHint(string) string }); ok {
+			if hint := h.InstallHint(plugin); hint != "" {
+				return hint
+			}
+		}
+	}
+	return ""
 }
 
 // Actions implements schema.Catalog: every action, loading every plugin of

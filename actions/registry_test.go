@@ -60,3 +60,22 @@ func TestPluginProblem(t *testing.T) {
 		t.Errorf("Problem(gone) = %v", r.Problem("gone"))
 	}
 }
+
+// hinting is a source that says where it looks for plugins.
+type hinting struct{ source }
+
+func (h *hinting) InstallHint(plugin string) string { return "no steward-plugin-" + plugin + " in /p" }
+
+// TestInstallHint: the registry gives the hint of the first source that
+// has one, and none without such a source.
+func TestInstallHint(t *testing.T) {
+	r := NewRegistry()
+	if got := r.InstallHint("cards"); got != "" {
+		t.Errorf("no source: %q", got)
+	}
+	r.AddSource(&source{loads: map[string]int{}})
+	r.AddSource(&hinting{source{loads: map[string]int{}}})
+	if got := r.InstallHint("cards"); got != "no steward-plugin-cards in /p" {
+		t.Errorf("InstallHint = %q", got)
+	}
+}

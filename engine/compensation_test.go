@@ -208,6 +208,60 @@ steps:
 	}
 }
 
+// TestSubjectsTemplate: approval.subjects are resolved when the step
+// asks, flattened (a template may give a list), without empty names or
+// nils (an input not given); they reach the Approver and the step.waiting
+// event. A subject that is not a name fails the step.
+func TestSubjectsTemplate(t *testing.T) {
+	reg := registry(t, clockwork.NewRealClock())
+	for _, tc := range []struct {
+		people, want, err string
+	}{
+		{`["gina", ["gina-park", nil], ""]`, "gina,gina-park,dana", ""},
+		{`nil`, "dana", ""},
+		{`42`, "", "approval.subjects: a subject must be a name (a string), got a number"},
+	} {
+		t.Run(tc.people, func(t *testing.T) {
+			rb := load(t, reg, `version: 1
+name: onboard
+steps:
+  - id: who
+    action: core.set
+    with:
+      people: '${{ `+tc.people+` }}'
+  - id: grant
+    approval:
+      approvers: [eng-leads]
+      subjects: ['${{ steps.who.outputs.people }}', dana]
+    action: core.log
+    with: {message: granted}
+`)
+			ap := &stubApprover{err: engine.ErrPending}
+			rec := &recorder{}
+			res := run(t, rb, reg, nil, engine.Options{Sink: rec, Approver: ap})
+			if tc.err != "" {
+				if res.Status != engine.StatusFailed || res.Error == nil || !strings.Contains(res.Error.Message, tc.err) || len(ap.requests()) != 0 {
+					t.Fatalf("status %s, error %+v, asked %v; want %q", res.Status, res.Error, ap.requests(), tc.err)
+				}
+				return
+			}
+			reqs := ap.requests()
+			if res.Status != engine.StatusWaiting || len(reqs) != 1 || strings.Join(reqs[0].Subjects, ",") != tc.want {
+				t.Fatalf("status %s, requests %+v", res.Status, reqs)
+			}
+			waited := false
+			for _, e := range rec.events {
+				if e.Type == engine.StepWaiting {
+					waited = strings.Join(e.Subjects, ",") == tc.want
+				}
+			}
+			if !waited || strings.Join(res.Step("grant", "").Subjects, ",") != tc.want {
+				t.Errorf("step.waiting or the step's record lacks the subjects %s", tc.want)
+			}
+		})
+	}
+}
+
 // TestForEachUndoResumed: a crash in the middle of a for_each step's undo;
 // on resume the items undone before are not undone again, the others are.
 func TestForEachUndoResumed(t *testing.T) {
@@ -258,5 +312,82 @@ steps:
 	}
 	if outs, _ := undo.Outputs.([]any); len(outs) != 3 || outs[2] == nil {
 		t.Errorf("undo outputs %v: item 2's recorded outputs are kept", undo.Outputs)
+	}
+}
+
+// TestDryRunUndoExecutesNothingThatMutates proves a dry run that fails
+// undoes its read-only steps without executing anything that mutates: an
+// undo whose action mutates, and an undo that reads the outputs of a step
+// the dry run did not run, are reported (step.dry_run, skipped with the
+// reason), not executed; a read-only undo that knows its input runs, as a
+// read-only step does. Items are undone the same way.
+func TestDryRunUndoExecutesNothingThatMutates(t *testing.T) {
+	l, u, p := &ledger{}, &ledger{}, &ledger{}
+	reg := registry(t, clockwork.NewRealClock(), l.action("test.read", false, false), u.action("test.revoke", true, false),
+		p.action("test.peek", false, false))
+	rb := load(t, reg, `version: 1
+name: dry-undo
+steps:
+  - id: look
+    action: test.read
+    with: {what: look}
+    undo: {action: test.revoke, with: {what: '${{ steps.look.outputs.what }}'}}
+  - id: each
+    for_each: '${{ ["a", "b"] }}'
+    action: test.read
+    with: {what: '${{ item }}'}
+    undo: {action: test.revoke, with: {what: '${{ item }}'}}
+  - id: pay
+    action: test.revoke
+    with: {what: pay}
+  - id: note
+    action: test.read
+    with: {what: note}
+    undo: {action: test.peek, with: {what: '${{ steps.note.outputs.what }}', id: '${{ steps.pay.outputs.id }}'}}
+  - id: calm
+    needs: [note]
+    action: test.read
+    with: {what: calm}
+    undo: {action: test.peek, with: {what: '${{ steps.calm.outputs.what }}'}}
+  - id: boom
+    needs: [calm]
+    action: core.fail
+    with: {message: boom}
+`)
+	rec := &recorder{}
+	res := run(t, rb, reg, nil, engine.Options{DryRun: true, Sink: rec})
+	if res.Status != engine.StatusFailed || res.Error.Message != "boom" {
+		t.Fatalf("status %s %+v", res.Status, res.Error)
+	}
+	if got := u.what(); len(got) != 0 {
+		t.Errorf("a dry run executed test.revoke, which mutates: %v", got)
+	}
+	if got := p.what(); !slices.Equal(got, []string{"calm"}) {
+		t.Errorf("test.peek executed for %v, want only calm's undo", got)
+	}
+	for _, c := range []struct{ step, reason string }{
+		{"look", `dry-run: would run test.revoke with {"what":"look"}`},
+		{"note", "dry-run: not run: its with reads steps.pay, which did not run"},
+	} {
+		s := res.Step(c.step, engine.PhaseUndo)
+		if s == nil || s.Status != engine.StatusSkipped || s.Reason != c.reason || s.Attempts != 0 {
+			t.Errorf("%s/undo %+v, want skipped: %s", c.step, s, c.reason)
+		}
+		if e := firstEvent(rec, engine.StepDryRun, c.step, engine.PhaseUndo); e == nil || e.Message != c.reason {
+			t.Errorf("%s/undo: step.dry_run %+v", c.step, e)
+		}
+	}
+	if s := res.Step("calm", engine.PhaseUndo); s.Status != engine.StatusSucceeded || s.Attempts != 1 {
+		t.Errorf("calm/undo %+v", s)
+	}
+	var items []string
+	for _, e := range rec.events {
+		if e.Step == "each" && e.Phase == engine.PhaseUndo && (e.Type == engine.StepDryRun || e.Type == engine.ItemFinished) {
+			items = append(items, fmt.Sprintf("%s %d %s", e.Type, e.Index, e.Status))
+		}
+	}
+	want := []string{"step.dry_run 1 ", "item.finished 1 skipped", "step.dry_run 0 ", "item.finished 0 skipped"}
+	if !slices.Equal(items, want) {
+		t.Errorf("each/undo events %q, want %q", items, want)
 	}
 }

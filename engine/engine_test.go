@@ -62,6 +62,7 @@ steps:
   - id: a
     if: 1 > 2
     action: core.set
+    with: {x: 1}
   - id: b
     action: core.set
     with: {a: '${{ steps.a.status }}', out: '${{ steps.a.outputs.x ?? "none" }}'}
@@ -490,7 +491,7 @@ name: tmpl
 steps:
   - id: a
     action: core.set
-    with: {}
+    with: {missing: null}
   - id: b
     action: core.set
     with:

@@ -10,6 +10,7 @@ import (
 // node is one step of a graph being run.
 type node struct {
 	st  *schema.Step
+	ref stepRef // the step in its phase: what its events are about
 	rec *StepResult
 	// itemOK says which items of a for_each step succeeded: their undo
 	// is due even when the step failed.
@@ -38,7 +39,8 @@ func (r *runner) graph(ctx context.Context, steps []*schema.Step, phase Phase, e
 	nodes := make(map[string]*node, len(steps))
 	order := make([]*node, len(steps))
 	for i, st := range steps {
-		n := &node{st: st, pending: len(st.Deps), rec: &StepResult{ID: st.ID, Action: st.Action, Phase: phase, Status: StatusPending}}
+		n := &node{st: st, ref: r.ref(st.ID, phase, st.Action), pending: len(st.Deps),
+			rec: &StepResult{ID: st.ID, Action: st.Action, Phase: phase, Status: StatusPending}}
 		nodes[st.ID] = n
 		order[i] = n
 		r.doc.Steps = append(r.doc.Steps, n.rec)
@@ -64,15 +66,25 @@ func (r *runner) graph(ctx context.Context, steps []*schema.Step, phase Phase, e
 		if ctx.Err() != nil {
 			stopping = true
 		}
-		for !stopping && len(ready) > 0 {
+		if phase == PhaseMain && !r.held && r.opts.Hold != nil {
+			select {
+			case <-r.opts.Hold:
+				r.held = true
+			default:
+			}
+		}
+		for !stopping && !r.held && len(ready) > 0 {
 			n := ready[0]
 			ready = ready[1:]
 			n.started = true
 			sc := r.scope(n.st, errEnv)
 			running++
-			go func() { results <- r.step(gctx, n, sc, phase) }()
+			go func() { results <- r.step(gctx, n, sc) }()
 		}
 		if running == 0 {
+			if len(ready) == 0 {
+				r.held = false // nothing was held back: the run ends as it would
+			}
 			break
 		}
 		o := <-results
@@ -103,7 +115,7 @@ func (r *runner) graph(ctx context.Context, steps []*schema.Step, phase Phase, e
 				if p := r.prior(phase, n.st.ID); p != nil && p.Finished() {
 					// Finished before a resume that stops at once (a
 					// cancel): its undo is due all the same.
-					r.record(r.step(ctx, n, nil, phase), phase)
+					r.record(r.step(ctx, n, nil), phase)
 					continue
 				}
 				n.rec.Status = StatusSkipped

@@ -117,6 +117,6 @@ func run(t testing.TB, rb *schema.Runbook, reg *actions.Registry, inputs map[str
 	return res
 }
 
-func errf(code string, retryable bool, format string, args ...any) error {
+func errf(code actions.Code, retryable bool, format string, args ...any) error {
 	return &actions.Error{Code: code, Message: fmt.Sprintf(format, args...), Retryable: retryable}
 }

@@ -44,9 +44,16 @@ func Run(ctx context.Context, rb *schema.Runbook, inputs map[string]any, opts Op
 		return nil, &InputsError{Errors: errs}
 	}
 	r := newRunner(rb, in, opts)
-	r.execute(ctx)
+	r.execute(withSubRunBudget(ctx))
+	if r.held {
+		return r.doc, ErrHeld
+	}
 	return r.doc, nil
 }
+
+// ErrHeld: Options.Hold stopped the run before its end; what it did is
+// recorded, and it is resumed from there.
+var ErrHeld = errors.New("engine: the run was held: its running steps finished, the others are left to resume")
 
 // runner is one run in progress.
 type runner struct {
@@ -64,6 +71,7 @@ type runner struct {
 	steps     map[string]any    // finished step id → {outputs, status, error}
 	unknown   map[string]string // dry run: steps whose outputs are unknown, and why
 	completed []*node           // succeeded main steps, in order of completion
+	held      bool              // Options.Hold stopped the main phase: the run ends nothing
 }
 
 func newRunner(rb *schema.Runbook, inputs map[string]any, opts Options) *runner {
@@ -172,8 +180,8 @@ func (r *runner) withTimeout(ctx context.Context, d time.Duration, cause error) 
 }
 
 func (r *runner) execute(ctx context.Context) {
-	start := &Event{Type: RunStarted, Index: -1, Runbook: r.rb.Name, Version: r.opts.Version, Actor: r.opts.Actor,
-		DryRun: r.opts.DryRun, Inputs: redactInputs(nil, r.doc.Inputs, r.doc.secretInputs)}
+	start := runEvent(Event{Type: RunStarted, Runbook: r.rb.Name, Version: r.opts.Version, Actor: r.opts.Actor,
+		DryRun: r.opts.DryRun, Inputs: redactInputs(nil, r.doc.Inputs, r.doc.secretInputs)})
 	if r.opts.Resume != nil {
 		start.Type, start.Actor, start.Inputs = RunResumed, r.opts.Resume.By, nil
 	}
@@ -187,6 +195,12 @@ func (r *runner) execute(ctx context.Context) {
 		fail, waiting = r.graph(runCtx, r.rb.Steps, PhaseMain, nil)
 	}
 	cancelled := ctx.Err() != nil
+	if r.held && fail == nil && !cancelled {
+		// Stopped gracefully: no run.finished; resume goes on from the
+		// steps that finished.
+		return
+	}
+	r.held = false
 	if fail == nil && !cancelled {
 		if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
 			fail = &ErrorInfo{Message: cause.Error(), Code: actions.CodeTimeout}
@@ -204,7 +218,12 @@ func (r *runner) execute(ctx context.Context) {
 			r.doc.Status = StatusFailed
 			r.doc.Error = fail
 			if len(r.rb.OnFailure) > 0 {
-				r.graph(cleanup, r.rb.OnFailure, PhaseOnFailure, fail.env())
+				if _, asks := r.graph(cleanup, r.rb.OnFailure, PhaseOnFailure, fail.env()); asks {
+					// An on_failure step waits for a person: the run
+					// has failed but has not ended; it goes on, with
+					// the decision, to end failed.
+					r.doc.Status = StatusWaiting
+				}
 			}
 		}
 	case waiting:
@@ -215,8 +234,8 @@ func (r *runner) execute(ctx context.Context) {
 	}
 	r.doc.FinishedAt = r.clock.Now()
 	r.doc.Duration = Duration(r.doc.FinishedAt.Sub(r.doc.StartedAt))
-	r.emit(&Event{Type: RunFinished, Index: -1, Status: r.doc.Status, Outputs: r.doc.Outputs, Error: r.doc.Error,
-		Duration: time.Duration(r.doc.Duration)})
+	r.emit(runEvent(Event{Type: RunFinished, Status: r.doc.Status, Outputs: r.doc.Outputs, Error: r.doc.Error,
+		Duration: time.Duration(r.doc.Duration)}))
 }
 
 // evalVars evaluates vars once, in order.
@@ -226,7 +245,7 @@ func (r *runner) evalVars() *ErrorInfo {
 	for _, v := range r.rb.Vars {
 		x, err := sc.value(v.Value)
 		if err != nil {
-			return &ErrorInfo{Message: err.Error(), Code: "expression"}
+			return &ErrorInfo{Message: err.Error(), Code: CodeExpression}
 		}
 		vars[v.Name] = x
 	}
@@ -240,7 +259,7 @@ func (r *runner) evalOutputs() {
 		x, err := sc.value(o.Value)
 		if err != nil {
 			r.doc.Status = StatusFailed
-			r.doc.Error = &ErrorInfo{Message: err.Error(), Code: "expression"}
+			r.doc.Error = &ErrorInfo{Message: err.Error(), Code: CodeExpression}
 			return
 		}
 		r.doc.Outputs[o.Name] = x

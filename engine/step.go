@@ -13,38 +13,30 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/actions"
-	"github.com/stewardhq/steward/engine/redact"
 	"github.com/stewardhq/steward/schema"
 )
 
 // Error codes the engine gives, beside the actions' own.
 const (
-	CodeExpression      = "expression"       // a template or expression failed at run time
-	CodeDenied          = "denied"           // an approval was denied
-	CodeApprovalTimeout = "approval_timeout" // nobody decided an approval in time
-	CodeNoAction        = "unknown_action"   // the action is not in the registry
-	CodeJournal         = "journal"          // the run could not be recorded: nothing more runs
+	CodeExpression      actions.Code = "expression"       // a template or expression failed at run time
+	CodeDenied          actions.Code = "denied"           // an approval was denied
+	CodeApprovalTimeout actions.Code = "approval_timeout" // nobody decided an approval in time
+	// CodeInvalidApprovers: the step's approvers name a group that the
+	// configuration does not define; nobody could decide it.
+	CodeInvalidApprovers actions.Code = "invalid_approvers"
+	CodeNoAction         actions.Code = "unknown_action" // the action is not in the registry
+	CodeJournal          actions.Code = "journal"        // the run could not be recorded: nothing more runs
 )
 
-// sinkFailed says why no action may run: the sink (a journal) failed.
-func (r *runner) sinkFailed() *ErrorInfo {
-	if fs, ok := r.sink.(FailingSink); ok {
-		if err := fs.Err(); err != nil {
-			return &ErrorInfo{Code: CodeJournal, Message: err.Error()}
-		}
-	}
-	return nil
-}
-
 // step runs one step to its end and says how it ended.
-func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *outcome {
+func (r *runner) step(ctx context.Context, n *node, sc *scope) *outcome {
 	st, rec := n.st, n.rec
 	o := &outcome{n: n}
-	prior := r.prior(phase, st.ID)
+	prior := r.prior(n.ref.phase, st.ID)
 	if prior != nil && prior.Finished() {
 		// Recorded before the run stopped: not run again.
 		*rec = prior.Result
-		rec.Phase = phase
+		rec.Phase = n.ref.phase
 		o.status, o.outputs, o.err = rec.Status, rec.Outputs, rec.Error
 		if st.ForEach != nil {
 			o.itemOK = make([]bool, rec.Items)
@@ -58,7 +50,7 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 	failWith := func(info *ErrorInfo) *outcome {
 		info.Step = st.ID
 		o.status, o.err = StatusFailed, info
-		r.emit(&Event{Type: StepFinished, Step: st.ID, Phase: phase, Action: st.Action, Index: -1, Status: StatusFailed, Error: info})
+		r.emit(n.ref.event(Event{Type: StepFinished, Status: StatusFailed, Error: info}))
 		return o
 	}
 	if st.If != nil {
@@ -67,12 +59,12 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 			return failWith(exprError(err))
 		}
 		if u, ok := v.(Unknown); ok {
-			return r.notRun(o, phase, "if", u)
+			return r.notRun(o, "if", u)
 		}
 		if v != true {
 			rec.Status, rec.Reason = StatusSkipped, "if was false"
 			o.status = StatusSkipped
-			r.emit(&Event{Type: StepSkipped, Step: st.ID, Phase: phase, Action: st.Action, Index: -1, Message: rec.Reason})
+			r.emit(n.ref.event(Event{Type: StepSkipped, Message: rec.Reason}))
 			return o
 		}
 	}
@@ -94,7 +86,7 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 			return failWith(exprError(err))
 		}
 		if u, ok := v.(Unknown); ok {
-			return r.notRun(o, phase, "for_each", u)
+			return r.notRun(o, "for_each", u)
 		}
 		if items, ok = asList(v); !ok {
 			return failWith(&ErrorInfo{Code: CodeExpression, Message: fmt.Sprintf("for_each must yield a list, got %s", kindOf(v))})
@@ -103,18 +95,18 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 	}
 	start := r.clock.Now()
 	rec.StartedAt = start
-	r.emit(&Event{Type: StepStarted, Step: st.ID, Name: rec.Name, Phase: phase, Action: st.Action, Index: -1, Items: rec.Items})
+	r.emit(n.ref.event(Event{Type: StepStarted, Name: rec.Name, Items: rec.Items}))
 	finish := func() *outcome {
 		rec.FinishedAt = r.clock.Now()
 		rec.Duration = Duration(rec.FinishedAt.Sub(start))
-		r.emit(&Event{Type: StepFinished, Step: st.ID, Name: rec.Name, Phase: phase, Action: st.Action, Index: -1,
-			Status: o.status, Outputs: o.outputs, Error: o.err, Duration: time.Duration(rec.Duration)})
+		r.emit(n.ref.event(Event{Type: StepFinished, Name: rec.Name, Status: o.status, Outputs: o.outputs, Error: o.err,
+			Duration: time.Duration(rec.Duration)}))
 		return o
 	}
 
 	if prior != nil {
 		if i, it := prior.unsafe(); it != nil {
-			req := ApprovalRequest{RunID: r.doc.ID, Step: st.ID, Action: st.Action, Actor: r.opts.Actor, Interrupted: true,
+			req := ApprovalRequest{RunID: r.doc.ID, Step: st.ID, Phase: n.ref.phase, Action: st.Action, Actor: r.opts.Actor, Interrupted: true,
 				Message: interruptedMessage(st.Action, i, it)}
 			if !r.decide(ctx, n, req, o) {
 				return finish()
@@ -134,19 +126,40 @@ func (r *runner) step(ctx context.Context, n *node, sc *scope, phase Phase) *out
 			o.status = StatusSkipped
 			rec.Reason = res.reason
 		}
+		if res.waiting != nil {
+			r.waitOn(n, res.waiting)
+		}
 		return finish()
 	}
 	r.forEach(ctx, n, sc, action, items, o, prior)
 	return finish()
 }
 
+// waitOn makes a core.runbook step wait for what its sub-runs wait for:
+// one step.waiting per question, named by its path from this run, so that
+// the journal and steward approve RUN PATH find it.
+func (r *runner) waitOn(n *node, subs ...*SubRunWaiting) {
+	var ids []string
+	for _, w := range subs {
+		ids = append(ids, w.ID)
+		rel := strings.TrimPrefix(w.ID, r.doc.ID+".")
+		for _, q := range w.Questions {
+			q.Step = rel + "." + q.Step
+			n.rec.Nested = append(n.rec.Nested, q)
+			r.emit(n.ref.event(Event{Type: StepWaiting, Name: n.rec.Name, Message: q.Message, Approvers: q.Approvers,
+				Interrupted: q.Interrupted, Nested: q.Step}))
+		}
+	}
+	n.rec.Reason = "waiting for sub-run " + strings.Join(ids, ", ")
+}
+
 // notRun ends a step a dry run cannot run because what it depends on is
 // unknown.
-func (r *runner) notRun(o *outcome, phase Phase, field string, u Unknown) *outcome {
+func (r *runner) notRun(o *outcome, field string, u Unknown) *outcome {
 	st := o.n.st
 	o.status, o.unknown = StatusSkipped, st.ID
 	o.n.rec.Reason = notRunReason(field, u)
-	r.emit(&Event{Type: StepDryRun, Step: st.ID, Phase: phase, Action: st.Action, Index: -1, Message: o.n.rec.Reason})
+	r.emit(o.n.ref.event(Event{Type: StepDryRun, Message: o.n.rec.Reason}))
 	return o
 }
 
@@ -174,8 +187,13 @@ func (r *runner) approve(ctx context.Context, n *node, sc *scope, o *outcome) bo
 		o.status, o.err = StatusFailed, &ErrorInfo{Code: CodeExpression, Message: err.Error(), Step: st.ID}
 		return false
 	}
-	req := ApprovalRequest{RunID: r.doc.ID, Step: st.ID, Action: st.Action, Message: msg, Approvers: approvers,
-		Actor: r.opts.Actor, Timeout: st.Approval.Timeout}
+	subjects, err := r.subjects(sc, st)
+	if err != nil {
+		o.status, o.err = StatusFailed, &ErrorInfo{Code: CodeExpression, Message: err.Error(), Step: st.ID}
+		return false
+	}
+	req := ApprovalRequest{RunID: r.doc.ID, Step: st.ID, Phase: n.ref.phase, Action: st.Action, Message: msg, Approvers: approvers,
+		Subjects: subjects, Actor: r.opts.Actor, Timeout: st.Approval.Timeout}
 	return r.decide(ctx, n, req, o)
 }
 
@@ -191,6 +209,34 @@ func (r *runner) approvers(sc *scope, st *schema.Step) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("approval.approvers: %s", exprError(err).Message)
 	}
+	out, err := names(v, "approval.approvers", "an approver")
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("approval.approvers resolved to no name (%s): nobody could approve, so the step does not run", strings.Join(a.Approvers, ", "))
+	}
+	return out, nil
+}
+
+// subjects resolves the step's approval.subjects, as approvers are
+// resolved; an entry that resolves to nothing (an input not given) names
+// nobody.
+func (r *runner) subjects(sc *scope, st *schema.Step) ([]string, error) {
+	a := st.Approval
+	if a.SubjectsValue == nil {
+		return nil, nil
+	}
+	v, err := sc.value(a.SubjectsValue)
+	if err != nil {
+		return nil, fmt.Errorf("approval.subjects: %s", exprError(err).Message)
+	}
+	return names(v, "approval.subjects", "a subject")
+}
+
+// names flattens v, a name or a list of names (nested lists and nils
+// allowed), into distinct trimmed names.
+func names(v any, field, what string) ([]string, error) {
 	var out []string
 	var add func(v any) error
 	add = func(v any) error {
@@ -207,17 +253,12 @@ func (r *runner) approvers(sc *scope, st *schema.Step) ([]string, error) {
 			}
 		case nil:
 		default:
-			return fmt.Errorf("approval.approvers: an approver must be a name (a string), got %s", kindOf(x))
+			return fmt.Errorf("%s: %s must be a name (a string), got %s", field, what, kindOf(x))
 		}
 		return nil
 	}
-	if err := add(v); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("approval.approvers resolved to no name (%s): nobody could approve, so the step does not run", strings.Join(a.Approvers, ", "))
-	}
-	return out, nil
+	err := add(v)
+	return out, err
 }
 
 // decide asks the Approver and says whether the step may go on. When it
@@ -234,17 +275,25 @@ func (r *runner) decide(ctx context.Context, n *node, req ApprovalRequest, o *ou
 		o.status = StatusWaiting
 		n.rec.Reason = "waiting for approval"
 		n.rec.Approvers = req.Approvers
+		n.rec.Subjects = req.Subjects
 		if req.Interrupted {
 			n.rec.Reason = "waiting for a decision: interrupted"
+			n.rec.Interrupted = true
 		}
-		r.emit(&Event{Type: StepWaiting, Step: st.ID, Name: n.rec.Name, Action: st.Action, Index: -1, Message: req.Message,
-			Approvers: req.Approvers, Interrupted: req.Interrupted})
+		r.emit(n.ref.event(Event{Type: StepWaiting, Name: n.rec.Name, Message: req.Message, Approvers: req.Approvers,
+			Subjects: req.Subjects, Interrupted: req.Interrupted}))
 		return false
 	case errors.Is(err, ErrApprovalExpired):
 		o.status, o.err = StatusFailed, &ErrorInfo{Code: CodeApprovalTimeout, Message: "approval timed out after " + req.Timeout.String() + ": nobody decided", Step: st.ID}
 		return false
 	case err != nil:
-		o.status, o.err = StatusFailed, &ErrorInfo{Code: actions.CodeFailed, Message: "approval: " + err.Error(), Step: st.ID}
+		info := &ErrorInfo{Code: actions.CodeFailed, Message: "approval: " + err.Error(), Step: st.ID}
+		var ae *actions.Error
+		if errors.As(err, &ae) && ae.Code != "" {
+			// The Approver's own code and message: invalid_approvers...
+			info.Code, info.Message = ae.Code, ae.Message
+		}
+		o.status, o.err = StatusFailed, info
 		return false
 	case !d.Approved:
 		m := "approval denied by " + d.By
@@ -258,7 +307,7 @@ func (r *runner) decide(ctx context.Context, n *node, req ApprovalRequest, o *ou
 	if d.Comment != "" {
 		m += ": " + d.Comment
 	}
-	r.emit(&Event{Type: StepApproved, Step: st.ID, Name: n.rec.Name, Action: st.Action, Index: -1, Message: m})
+	r.emit(n.ref.event(Event{Type: StepApproved, Name: n.rec.Name, Message: m}))
 	return true
 }
 
@@ -292,8 +341,8 @@ func (r *runner) forEach(ctx context.Context, n *node, sc *scope, action actions
 			res := r.item(ictx, n, isc, action, i, it, prior)
 			results[i] = res
 			if (res.status == StatusSucceeded || res.status == StatusFailed) && !res.reused {
-				r.emit(&Event{Type: ItemFinished, Step: st.ID, Action: st.Action, Index: i, Attempt: res.attempts,
-					Status: res.status, Outputs: res.outputs, Error: res.err})
+				r.emit(n.ref.item(i).event(Event{Type: ItemFinished, Attempt: res.attempts, Status: res.status,
+					Outputs: res.outputs, Error: res.err}))
 			}
 			if res.status == StatusFailed && !st.ContinueOnError {
 				cancel(errStopped)
@@ -304,12 +353,16 @@ func (r *runner) forEach(ctx context.Context, n *node, sc *scope, action actions
 	outputs := make([]any, len(items))
 	o.itemOK = make([]bool, len(items))
 	o.status = StatusSucceeded
+	var waits []*SubRunWaiting
 	for i, res := range results {
 		outputs[i] = res.outputs
 		o.itemOK[i] = res.status == StatusSucceeded && res.unknown == ""
 		n.rec.Attempts = max(n.rec.Attempts, res.attempts)
 		if res.unknown != "" {
 			o.unknown = res.unknown
+		}
+		if res.waiting != nil {
+			waits = append(waits, res.waiting)
 		}
 		switch {
 		case res.status == StatusFailed && o.err == nil:
@@ -323,6 +376,12 @@ func (r *runner) forEach(ctx context.Context, n *node, sc *scope, action actions
 	}
 	if o.status == StatusCancelled && ctx.Err() == nil && o.err != nil {
 		o.status = StatusFailed
+	}
+	if len(waits) > 0 && o.status == StatusSucceeded {
+		// Items whose sub-runs wait for a person: the step waits; the
+		// items that finished are not run again when the run goes on.
+		o.status = StatusWaiting
+		r.waitOn(n, waits...)
 	}
 	o.outputs = outputs
 	if o.unknown != "" {
@@ -343,12 +402,14 @@ type itemResult struct {
 	unknown  string // dry run: not executed, outputs unknown because
 	reason   string
 	reused   bool // finished before a resume: recorded already
+	// waiting: the item's sub-run waits for a person (status waiting).
+	waiting *SubRunWaiting
 }
 
 // item resolves the step's with for one item, executes the action with
 // retries, and reshapes its outputs.
 func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Action, index int, it any, prior *Prior) itemResult {
-	st := n.st
+	st, ref := n.st, n.ref.item(index)
 	fail := func(info *ErrorInfo, attempts int) itemResult {
 		info.Step = st.ID
 		return itemResult{status: StatusFailed, err: info, attempts: attempts}
@@ -372,18 +433,11 @@ func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Ac
 	if err != nil {
 		return fail(exprError(err), 0)
 	}
-	if u, ok := findUnknown(with); ok && r.opts.DryRun {
-		why := notRunReason("with", u)
-		r.emit(&Event{Type: StepDryRun, Step: st.ID, Action: st.Action, Index: index, Message: why})
-		return itemResult{status: StatusSucceeded, unknown: st.ID, reason: why}
+	why, info := r.admit(ref, action, with)
+	if info != nil {
+		return fail(info, 0)
 	}
-	spec := action.Spec()
-	if err := spec.Input.Check(with); err != nil {
-		return fail(&ErrorInfo{Code: actions.CodeInvalidInput, Message: st.Action + ": " + err.Error()}, 0)
-	}
-	if r.opts.DryRun && actions.Mutates(action, with) {
-		why := "dry-run: would run " + st.Action + " with " + compactJSON(with)
-		r.emit(&Event{Type: StepDryRun, Step: st.ID, Action: st.Action, Index: index, With: with, Message: why})
+	if why != "" {
 		return itemResult{status: StatusSucceeded, unknown: st.ID, reason: why}
 	}
 	attempts := 1
@@ -392,7 +446,7 @@ func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Ac
 	}
 	attempts = max(attempts, first)
 	for attempt := first; ; attempt++ {
-		out, info := r.attempt(ctx, n, action, with, index, attempt)
+		out, info := r.invoke(ctx, ref, action, with, attempt, st.Timeout)
 		if info == nil {
 			outputs, err := r.reshape(st, sc, out)
 			if err != nil {
@@ -401,8 +455,14 @@ func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Ac
 			return itemResult{status: StatusSucceeded, outputs: outputs, attempts: attempt}
 		}
 		info.Step = st.ID
+		if info.waiting != nil {
+			// core.runbook's sub-run waits for a person. The attempt stays
+			// open (no attempt.failed): when the run goes on it runs again,
+			// and the sub-run goes on from its records.
+			return itemResult{status: StatusWaiting, attempts: attempt, waiting: info.waiting}
+		}
 		if info.Code == actions.CodeCancelled && ctx.Err() != nil {
-			r.emit(&Event{Type: AttemptFailed, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, Error: info})
+			r.emit(ref.event(Event{Type: AttemptFailed, Attempt: attempt, Error: info}))
 			return itemResult{status: StatusCancelled, err: info, attempts: attempt}
 		}
 		var delay time.Duration
@@ -415,104 +475,14 @@ func (r *runner) item(ctx context.Context, n *node, sc *scope, action actions.Ac
 			delay = r.delay(st.Retry, attempt)
 		}
 		if !retry {
-			r.emit(&Event{Type: AttemptFailed, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, Error: info})
+			r.emit(ref.event(Event{Type: AttemptFailed, Attempt: attempt, Error: info}))
 			return itemResult{status: StatusFailed, err: info, attempts: attempt}
 		}
-		r.emit(&Event{Type: AttemptFailed, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, Error: info, RetryIn: delay})
+		r.emit(ref.event(Event{Type: AttemptFailed, Attempt: attempt, Error: info, RetryIn: delay}))
 		if !r.sleep(ctx, delay) {
 			return itemResult{status: StatusCancelled, err: &ErrorInfo{Code: actions.CodeCancelled, Message: "cancelled while waiting to retry", Step: st.ID}, attempts: attempt}
 		}
 	}
-}
-
-// attempt executes the action once, within the step's timeout and the
-// global bound on parallel actions.
-func (r *runner) attempt(ctx context.Context, n *node, action actions.Action, with map[string]any, index, attempt int) (map[string]any, *ErrorInfo) {
-	st := n.st
-	select {
-	case r.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, &ErrorInfo{Code: actions.CodeCancelled, Message: "cancelled before it started"}
-	}
-	defer func() { <-r.sem }()
-	timeout := &timeoutError{"the step", st.Timeout}
-	actx, cancel := r.withTimeout(ctx, st.Timeout, timeout)
-	defer cancel()
-	key := idempotencyKey(r.doc.ID, st.ID, index)
-	req := &actions.Request{Action: st.Action, With: with, RunID: r.doc.ID, StepID: st.ID, Index: index, Attempt: attempt,
-		IdempotencyKey: key, DryRun: r.opts.DryRun, Files: r.opts.Files,
-		Log: func(level, msg string) {
-			r.emit(&Event{Type: StepLog, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, Level: level, Message: msg})
-		}}
-	if st.Timeout > 0 {
-		req.Deadline = r.clock.Now().Add(st.Timeout)
-	}
-	r.emit(&Event{Type: AttemptStarted, Step: st.ID, Action: st.Action, Index: index, Attempt: attempt, With: with,
-		Key: key, Mutates: actions.Mutates(action, with), Idempotent: actions.Idempotent(action, with), Provider: action.Spec().Provider})
-	if info := r.sinkFailed(); info != nil {
-		return nil, info
-	}
-	out, err := action.Execute(actx, req)
-	if err == nil {
-		r.learnSecrets(action.Spec(), out)
-		return out, nil
-	}
-	switch {
-	case context.Cause(actx) == timeout:
-		return nil, &ErrorInfo{Code: actions.CodeTimeout, Message: timeout.Error(), Retryable: true}
-	case ctx.Err() != nil:
-		if c := context.Cause(ctx); c != nil && c != errStopped && !errors.Is(c, context.Canceled) {
-			return nil, &ErrorInfo{Code: actions.CodeCancelled, Message: "cancelled: " + c.Error()}
-		}
-		return nil, &ErrorInfo{Code: actions.CodeCancelled, Message: "cancelled"}
-	}
-	return nil, actionError(err)
-}
-
-// learnSecrets adds the values of the action's sensitive outputs to the
-// run's secrets, so that they are redacted wherever they go next.
-func (r *runner) learnSecrets(spec actions.Spec, out map[string]any) {
-	for _, f := range spec.Sensitive {
-		if v, ok := out[f]; ok && v != nil {
-			addSecret(r.opts.Redact, v)
-		}
-	}
-}
-
-// addSecret makes v a secret, and each string inside it when it is an
-// object or a list (not its numbers and booleans: too common to be told
-// from other values).
-func addSecret(set *redact.Set, v any) {
-	set.Add(text(v))
-	eachString(v, set.Add)
-}
-
-// eachString calls f with every string in v, nested ones included.
-func eachString(v any, f func(string)) {
-	switch x := v.(type) {
-	case string:
-		f(x)
-	case map[string]any:
-		for _, e := range x {
-			eachString(e, f)
-		}
-	case []any:
-		for _, e := range x {
-			eachString(e, f)
-		}
-	}
-}
-
-func actionError(err error) *ErrorInfo {
-	var ae *actions.Error
-	if errors.As(err, &ae) {
-		code := ae.Code
-		if code == "" {
-			code = actions.CodeFailed
-		}
-		return &ErrorInfo{Code: code, Message: ae.Message, Retryable: ae.Retryable}
-	}
-	return &ErrorInfo{Code: actions.CodeFailed, Message: err.Error()}
 }
 
 func exprError(err error) *ErrorInfo {
@@ -602,13 +572,6 @@ func (r *runner) reshape(st *schema.Step, sc *scope, out map[string]any) (any, e
 		shaped[o.Name] = v
 	}
 	return shaped, nil
-}
-
-func idempotencyKey(runID, stepID string, index int) string {
-	if index < 0 {
-		return runID + ":" + stepID
-	}
-	return fmt.Sprintf("%s:%s:%d", runID, stepID, index)
 }
 
 func asList(v any) ([]any, bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"time"
 
@@ -44,7 +45,7 @@ const (
 	RunStarted     EventType = "run.started"     // Runbook, Version, Actor, DryRun, Inputs (redacted)
 	RunResumed     EventType = "run.resumed"     // the run goes on after it stopped (see Options.Resume)
 	StepStarted    EventType = "step.started"    // its if was true; Items set for for_each
-	StepWaiting    EventType = "step.waiting"    // for an approval; Message is the approval message
+	StepWaiting    EventType = "step.waiting"    // for an approval (Message is its message), or Nested: its sub-run's question
 	StepApproved   EventType = "step.approved"   // Message: who and the comment
 	AttemptStarted EventType = "attempt.started" // Attempt, Index, With (resolved), Key, Mutates, Idempotent
 	AttemptFailed  EventType = "attempt.failed"  // Error; RetryIn > 0 when it will be retried
@@ -92,9 +93,16 @@ type Event struct {
 	// Approvers are who may decide a step.waiting: its approval.approvers
 	// as resolved when it asked (empty: anyone but the requester).
 	Approvers []string `json:"approvers,omitempty"`
+	// Subjects are who a step.waiting's change is about: its
+	// approval.subjects as resolved when it asked. They may not decide it.
+	Subjects []string `json:"subjects,omitempty"`
 	// Interrupted marks a step.waiting for a decision to run again an
 	// interrupted attempt (see ApprovalRequest), not for its approval.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Nested, on the step.waiting of a core.runbook step, is the question
+	// its sub-run waits for, as a step path from this run (see Question):
+	// Message, Approvers and Interrupted are the sub-run's.
+	Nested string `json:"nested,omitempty"`
 }
 
 // Sink receives every state change of a run. Calls are serialized, in the
@@ -124,17 +132,23 @@ func (f SinkFunc) Event(e *Event) { f(e) }
 // ErrorInfo is a failure as expressions see it: error.message, .code,
 // .retryable and .step.
 type ErrorInfo struct {
-	Message   string `json:"message"`
-	Code      string `json:"code"`
-	Retryable bool   `json:"retryable"`
-	Step      string `json:"step,omitempty"`
+	Message   string       `json:"message"`
+	Code      actions.Code `json:"code"`
+	Retryable bool         `json:"retryable"`
+	Step      string       `json:"step,omitempty"`
+
+	// waiting is set when the action was core.runbook and its sub-run
+	// waits for a person: the step waits too (see SubRunWaiting). Only a
+	// Go value can set it, never a plugin's error code.
+	waiting *SubRunWaiting
 }
 
 func (e *ErrorInfo) env() map[string]any {
 	if e == nil {
 		return nil
 	}
-	return map[string]any{"message": e.Message, "code": e.Code, "retryable": e.Retryable, "step": e.Step}
+	// A plain string: expressions compare it with string literals.
+	return map[string]any{"message": e.Message, "code": string(e.Code), "retryable": e.Retryable, "step": e.Step}
 }
 
 // Result is the document of a finished (or waiting) run: what `-o json`
@@ -214,11 +228,19 @@ type StepResult struct {
 	Outputs  any        `json:"outputs,omitempty"`
 	Error    *ErrorInfo `json:"error,omitempty"`
 	Reason   string     `json:"reason,omitempty"` // why it was skipped or not executed
+	// Interrupted marks a step waiting for a decision to run again an
+	// interrupted attempt, not for its approval.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Subjects may not decide a waiting step (resolved approval.subjects).
+	Subjects []string `json:"subjects,omitempty"`
 	// Approvers are who may decide a waiting step (resolved approvers).
-	Approvers  []string  `json:"approvers,omitempty"`
-	StartedAt  time.Time `json:"started_at,omitzero"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
-	Duration   Duration  `json:"duration"`
+	Approvers []string `json:"approvers,omitempty"`
+	// Nested are the questions the sub-runs of a waiting core.runbook
+	// step wait for.
+	Nested     []Question `json:"nested,omitempty"`
+	StartedAt  time.Time  `json:"started_at,omitzero"`
+	FinishedAt time.Time  `json:"finished_at,omitzero"`
+	Duration   Duration   `json:"duration"`
 }
 
 // Step returns the record of the step with id in phase, or nil.
@@ -236,6 +258,21 @@ type Duration time.Duration
 
 // MarshalJSON writes the duration as text.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads the text MarshalJSON writes (a document read back
+// from the HTTP API, by steward --server).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("engine: a duration is text such as \"1.5s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}
 
 // Unknown stands for a value a dry run cannot know, because it comes from a
 // step that did not run.
@@ -263,6 +300,7 @@ type Approver interface {
 type ApprovalRequest struct {
 	RunID     string
 	Step      string
+	Phase     Phase // the main phase, or on_failure
 	Action    string
 	Message   string
 	Approvers []string
@@ -272,6 +310,9 @@ type ApprovalRequest struct {
 	// whose action mutates, is not idempotent, and was interrupted by a
 	// crash: nobody knows whether it took effect.
 	Interrupted bool
+	// Subjects are who the change is about: they may not decide it
+	// (approval.subjects, resolved).
+	Subjects []string
 }
 
 // Decision is a person's answer to an approval.
@@ -317,6 +358,11 @@ type Options struct {
 	// Files is the runbook's folder, given to actions (core.read_file
 	// reads the data files beside the runbook); nil: none.
 	Files fs.FS
+	// Hold, when closed, stops the run gracefully (a server shutting
+	// down): no new step starts, the steps running finish, and the run
+	// stops without an end, to be resumed later; Run then returns
+	// ErrHeld. Sub-runs do not see it: they finish with their step.
+	Hold <-chan struct{}
 }
 
 // DefaultParallel is the default bound on actions running at once.

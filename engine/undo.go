@@ -28,6 +28,7 @@ func (r *runner) undo(ctx context.Context) {
 			continue
 		}
 		u := st.Undo
+		ref := r.ref(st.ID, PhaseUndo, u.Action)
 		rec := &StepResult{ID: st.ID, Action: u.Action, Phase: PhaseUndo, Status: StatusRunning}
 		r.doc.Steps = append(r.doc.Steps, rec)
 		if p := r.prior(PhaseUndo, st.ID); p != nil {
@@ -36,30 +37,34 @@ func (r *runner) undo(ctx context.Context) {
 				continue
 			}
 			if _, it := p.unsafe(); it != nil {
-				r.undoUnsafe(rec, st.ID, u.Action, -1)
+				r.undoUnsafe(rec, ref)
 				continue
 			}
 		}
 		sc := r.scope(nil, nil)
 		if skip, info := undoSkipped(sc, u); skip || info != nil {
-			r.undoNotRun(rec, st.ID, u.Action, info)
+			r.undoNotRun(rec, ref, info)
 			continue
 		}
 		start := r.clock.Now()
 		rec.StartedAt = start
-		r.emit(&Event{Type: StepStarted, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1})
-		outputs, info := r.undoOne(ctx, st.ID, -1, u.Action, u.Timeout, func() (map[string]any, error) {
+		r.emit(ref.event(Event{Type: StepStarted}))
+		outputs, why, info := r.undoOne(ctx, ref, u.Timeout, func() (map[string]any, error) {
 			return sc.mapping(u.With)
 		})
 		rec.FinishedAt = r.clock.Now()
 		rec.Duration = Duration(rec.FinishedAt.Sub(start))
-		rec.Attempts = 1
 		rec.Status, rec.Outputs, rec.Error = StatusSucceeded, outputs, info
-		if info != nil {
-			rec.Status = StatusFailed
+		switch {
+		case info != nil:
+			rec.Status, rec.Attempts = StatusFailed, 1
+		case why != "":
+			rec.Status, rec.Reason = StatusSkipped, why
+		default:
+			rec.Attempts = 1
 		}
-		r.emit(&Event{Type: StepFinished, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1,
-			Status: rec.Status, Outputs: outputs, Error: info, Duration: time.Duration(rec.Duration)})
+		r.emit(ref.event(Event{Type: StepFinished, Status: rec.Status, Outputs: outputs, Error: info,
+			Duration: time.Duration(rec.Duration)}))
 	}
 }
 
@@ -77,28 +82,29 @@ func undoSkipped(sc *scope, u *schema.Undo) (bool, *ErrorInfo) {
 
 // undoNotRun records an undo skipped by its if (info nil) or whose if
 // failed.
-func (r *runner) undoNotRun(rec *StepResult, step, action string, info *ErrorInfo) {
+func (r *runner) undoNotRun(rec *StepResult, ref stepRef, info *ErrorInfo) {
 	if info != nil {
-		info.Step = step
+		info.Step = ref.step
 		rec.Status, rec.Error = StatusFailed, info
-		r.emit(&Event{Type: StepFinished, Step: step, Phase: PhaseUndo, Action: action, Index: -1, Status: rec.Status, Error: info})
+		r.emit(ref.event(Event{Type: StepFinished, Status: rec.Status, Error: info}))
 		return
 	}
 	rec.Status, rec.Reason = StatusSkipped, "undo: if was false"
-	r.emit(&Event{Type: StepSkipped, Step: step, Phase: PhaseUndo, Action: action, Index: -1, Message: rec.Reason})
+	r.emit(ref.event(Event{Type: StepSkipped, Message: rec.Reason}))
 }
 
 // undoUnsafe records an undo interrupted in an action that is not
-// idempotent: nobody can approve an undo, so say so, do not guess.
-func (r *runner) undoUnsafe(rec *StepResult, step, action string, index int) *ErrorInfo {
-	info := &ErrorInfo{Code: actions.CodeFailed, Step: step,
-		Message: "the undo was interrupted and " + action + " is not idempotent: not run again; check by hand"}
-	if index >= 0 {
-		info.Message = fmt.Sprintf("item %d: %s", index, info.Message)
+// idempotent: nobody can approve an undo, so say so, do not guess. For
+// an item (ref.index >= 0) it only returns the item's error.
+func (r *runner) undoUnsafe(rec *StepResult, ref stepRef) *ErrorInfo {
+	info := &ErrorInfo{Code: actions.CodeFailed, Step: ref.step,
+		Message: "the undo was interrupted and " + ref.action + " is not idempotent: not run again; check by hand"}
+	if ref.index >= 0 {
+		info.Message = fmt.Sprintf("item %d: %s", ref.index, info.Message)
 		return info
 	}
 	rec.Status, rec.Error = StatusFailed, info
-	r.emit(&Event{Type: StepFinished, Step: step, Phase: PhaseUndo, Action: action, Index: -1, Status: rec.Status, Error: rec.Error})
+	r.emit(ref.event(Event{Type: StepFinished, Status: rec.Status, Error: rec.Error}))
 	return info
 }
 
@@ -109,6 +115,7 @@ func (r *runner) undoUnsafe(rec *StepResult, step, action string, index int) *Er
 // finished before the step, so it yields the same list.
 func (r *runner) undoItems(ctx context.Context, n *node) {
 	st, u := n.st, n.st.Undo
+	ref := r.ref(st.ID, PhaseUndo, u.Action)
 	rec := &StepResult{ID: st.ID, Action: u.Action, Phase: PhaseUndo, Status: StatusRunning}
 	r.doc.Steps = append(r.doc.Steps, rec)
 	p := r.prior(PhaseUndo, st.ID)
@@ -132,11 +139,11 @@ func (r *runner) undoItems(ctx context.Context, n *node) {
 		info.Step = st.ID
 		info.Message = "undo: the items could not be listed again: " + info.Message
 		rec.Status, rec.Error = StatusFailed, info
-		r.emit(&Event{Type: StepFinished, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1, Status: rec.Status, Error: info})
+		r.emit(ref.event(Event{Type: StepFinished, Status: rec.Status, Error: info}))
 		return
 	}
 	rec.Items = len(items)
-	r.emit(&Event{Type: StepStarted, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1, Items: len(items)})
+	r.emit(ref.event(Event{Type: StepStarted, Items: len(items)}))
 	outputs := make([]any, len(items))
 	rec.Status = StatusSucceeded
 	var first *ErrorInfo
@@ -159,7 +166,7 @@ func (r *runner) undoItems(ctx context.Context, n *node) {
 			}
 			continue
 		case it != nil && it.Open && it.Mutates && !it.Idempotent:
-			status, info = StatusFailed, r.undoUnsafe(rec, st.ID, u.Action, i)
+			status, info = StatusFailed, r.undoUnsafe(rec, ref.item(i))
 		default:
 			isc := sc.with("item", items[i], "index", i)
 			skip, bad := undoSkipped(isc, u)
@@ -170,13 +177,18 @@ func (r *runner) undoItems(ctx context.Context, n *node) {
 			case skip:
 				status = StatusSkipped
 			default:
-				outputs[i], info = r.undoOne(ctx, st.ID, i, u.Action, u.Timeout, func() (map[string]any, error) {
+				var why string
+				outputs[i], why, info = r.undoOne(ctx, ref.item(i), u.Timeout, func() (map[string]any, error) {
 					return isc.mapping(u.With)
 				})
-				if info != nil {
-					status = StatusFailed
+				switch {
+				case info != nil:
+					status, rec.Attempts = StatusFailed, 1
+				case why != "":
+					status = StatusSkipped
+				default:
+					rec.Attempts = 1
 				}
-				rec.Attempts = 1
 			}
 		}
 		if info != nil {
@@ -187,8 +199,7 @@ func (r *runner) undoItems(ctx context.Context, n *node) {
 				first = info
 			}
 		}
-		r.emit(&Event{Type: ItemFinished, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: i, Attempt: 1,
-			Status: status, Outputs: outputs[i], Error: info})
+		r.emit(ref.item(i).event(Event{Type: ItemFinished, Attempt: 1, Status: status, Outputs: outputs[i], Error: info}))
 	}
 	if first != nil {
 		rec.Status, rec.Error = StatusFailed, first
@@ -196,53 +207,27 @@ func (r *runner) undoItems(ctx context.Context, n *node) {
 	rec.Outputs = outputs
 	rec.FinishedAt = r.clock.Now()
 	rec.Duration = Duration(rec.FinishedAt.Sub(start))
-	r.emit(&Event{Type: StepFinished, Step: st.ID, Phase: PhaseUndo, Action: u.Action, Index: -1,
-		Status: rec.Status, Outputs: outputs, Error: rec.Error, Duration: time.Duration(rec.Duration)})
+	r.emit(ref.event(Event{Type: StepFinished, Status: rec.Status, Outputs: outputs, Error: rec.Error,
+		Duration: time.Duration(rec.Duration)}))
 }
 
-func (r *runner) undoOne(ctx context.Context, stepID string, index int, name string, timeout time.Duration, with func() (map[string]any, error)) (map[string]any, *ErrorInfo) {
-	action, ok := r.opts.Registry.Lookup(name)
+// undoOne runs one undo (of the step, or of one item): it resolves the
+// undo's with and executes its action once, unless a dry run must not
+// (see admit): then it returns why.
+func (r *runner) undoOne(ctx context.Context, ref stepRef, timeout time.Duration, with func() (map[string]any, error)) (map[string]any, string, *ErrorInfo) {
+	action, ok := r.opts.Registry.Lookup(ref.action)
 	if !ok {
-		return nil, &ErrorInfo{Code: CodeNoAction, Message: "action " + name + " is not available", Step: stepID}
+		return nil, "", &ErrorInfo{Code: CodeNoAction, Message: "action " + ref.action + " is not available", Step: ref.step}
 	}
 	w, err := with()
 	if err != nil {
 		info := exprError(err)
-		info.Step = stepID
-		return nil, info
+		info.Step = ref.step
+		return nil, "", info
 	}
-	if err := action.Spec().Input.Check(w); err != nil {
-		return nil, &ErrorInfo{Code: actions.CodeInvalidInput, Message: name + ": " + err.Error(), Step: stepID}
+	if why, info := r.admit(ref, action, w); why != "" || info != nil {
+		return nil, why, info
 	}
-	to := &timeoutError{"the undo", timeout}
-	uctx, cancel := r.withTimeout(ctx, timeout, to)
-	defer cancel()
-	key := r.doc.ID + ":" + stepID + ":undo"
-	if index >= 0 {
-		key = fmt.Sprintf("%s:%s:%d:undo", r.doc.ID, stepID, index)
-	}
-	req := &actions.Request{Action: name, With: w, RunID: r.doc.ID, StepID: stepID, Index: index, Attempt: 1,
-		IdempotencyKey: key, Undo: true, Files: r.opts.Files,
-		Log: func(level, msg string) {
-			r.emit(&Event{Type: StepLog, Step: stepID, Phase: PhaseUndo, Action: name, Index: index, Level: level, Message: msg})
-		}}
-	r.emit(&Event{Type: AttemptStarted, Step: stepID, Phase: PhaseUndo, Action: name, Index: index, Attempt: 1, With: w,
-		Key: req.IdempotencyKey, Mutates: actions.Mutates(action, w), Idempotent: actions.Idempotent(action, w), Provider: action.Spec().Provider})
-	if info := r.sinkFailed(); info != nil {
-		info.Step = stepID
-		return nil, info
-	}
-	out, err := action.Execute(uctx, req)
-	if err == nil {
-		r.learnSecrets(action.Spec(), out)
-	}
-	if context.Cause(uctx) == to {
-		return nil, &ErrorInfo{Code: actions.CodeTimeout, Message: to.Error(), Step: stepID}
-	}
-	if err != nil {
-		info := actionError(err)
-		info.Step = stepID
-		return nil, info
-	}
-	return out, nil
+	out, info := r.invoke(ctx, ref, action, w, 1, timeout)
+	return out, "", info
 }

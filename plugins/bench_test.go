@@ -3,6 +3,9 @@ package plugins
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -34,6 +37,65 @@ func BenchmarkStart(b *testing.B) {
 		b.StopTimer()
 		p.kill()
 		b.StartTimer()
+	}
+}
+
+// BenchmarkStartVerified: BenchmarkStart when the binary's SHA-256 was
+// verified before and recorded in the cache: the start looks it up by the
+// binary's identity instead of reading the binary.
+func BenchmarkStartVerified(b *testing.B) {
+	h := install(b, exampleBin, Options{CacheDir: b.TempDir()}, "example")
+	settledClock(h)
+	found, err := h.scan()
+	if err != nil || len(found) != 1 {
+		b.Fatal(found, err)
+	}
+	ctx := context.Background()
+	warm, err := h.launch(ctx, found[0], false) // hashes and records
+	if err != nil {
+		b.Fatal(err)
+	}
+	warm.kill()
+	h.hashes.Store(0)
+	for b.Loop() {
+		p, err := h.launch(ctx, found[0], false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		p.kill()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(h.hashes.Load())/float64(b.N), "hashes/op")
+}
+
+// BenchmarkFirstCall: what a steward command pays for a plugin on a home
+// that ran it before: a new host, the plugin's actions loaded (its
+// description from the cache), then the first call starts, configures and
+// calls it; the host is closed. On a copied home (other inodes and times,
+// the same bytes) the first command hashes the binary once and records its
+// new identity; every later one finds it (hashes/op says how many binaries
+// were read in full per command).
+func BenchmarkFirstCall(b *testing.B) {
+	for _, home := range []string{"same", "copied"} {
+		b.Run(home, func(b *testing.B) {
+			h := install(b, faultyBin, Options{CacheDir: b.TempDir()}, "faulty")
+			settledClock(h)
+			pidOf(b, h, "warm")
+			h.Close()
+			opts := h.opts
+			if home == "copied" {
+				opts = copyHome(b, h.opts)
+			}
+			var hashes int64
+			for b.Loop() {
+				n := reopen(b, opts, h.now)
+				pidOf(b, n, "run")
+				n.Close()
+				hashes += n.hashes.Load()
+			}
+			b.ReportMetric(float64(hashes)/float64(b.N), "hashes/op")
+		})
 	}
 }
 
@@ -97,6 +159,52 @@ func BenchmarkChain100(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/step")
+		})
+	}
+}
+
+// BenchmarkBundledStart: each bundled plugin (plugins/NAME/main.go), built
+// as `make build` builds it (stripped), launched through the host (SHA-256
+// checked against the lock file, fork and exec, handshake, gRPC
+// connection) and described. It reports the size of the binary: what a
+// plugin links is what it hashes, maps and initialises at every start.
+func BenchmarkBundledStart(b *testing.B) {
+	mains, err := filepath.Glob("*/main.go")
+	if err != nil || len(mains) == 0 {
+		b.Fatal("no bundled plugin", err)
+	}
+	dir := b.TempDir()
+	ctx := context.Background()
+	for _, m := range mains {
+		name := filepath.Dir(m)
+		b.Run(name, func(b *testing.B) {
+			bin := filepath.Join(dir, name)
+			build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./"+name)
+			if out, err := build.CombinedOutput(); err != nil {
+				b.Fatalf("building %s: %v\n%s", name, err, out)
+			}
+			fi, err := os.Stat(bin)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := install(b, bin, Options{}, name)
+			found, err := h.scan()
+			if err != nil || len(found) != 1 {
+				b.Fatal(found, err)
+			}
+			for b.Loop() {
+				p, err := h.launch(ctx, found[0], false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := Describe(ctx, p.conn.Client()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				p.kill()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(fi.Size()), "bytes-binary")
 		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/stewardhq/steward/plugins/protocol"
 )
 
 // Prefix starts the file name of every plugin binary: steward-plugin-NAME.
@@ -37,7 +39,7 @@ func discover(folders []string) ([]binary, error) {
 		}
 		for _, e := range entries {
 			name, ok := strings.CutPrefix(e.Name(), Prefix)
-			if !ok || !pluginName.MatchString(name) || seen[name] {
+			if !ok || !protocol.ValidPluginName(name) || seen[name] {
 				continue
 			}
 			path := filepath.Join(dir, e.Name())
@@ -61,14 +63,4 @@ func hashFile(f io.Reader) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// hashPath returns the hex SHA-256 of the file at path.
-func hashPath(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	return hashFile(f)
 }

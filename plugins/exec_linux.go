@@ -1,7 +1,6 @@
 package plugins
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"syscall"
@@ -27,12 +26,25 @@ func changed(a, b os.FileInfo) bool {
 	return ok1 && ok2 && (sa.Ctim != sb.Ctim || sa.Ino != sb.Ino)
 }
 
-// statKey identifies a version of a file without reading it: size, times
-// and inode. It only finds a cached description; the lock check at every
-// start hashes the bytes.
-func statKey(fi os.FileInfo) string {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return fmt.Sprintf("%d:%d:%d.%d:%d:%d", fi.Size(), fi.ModTime().UnixNano(), st.Ctim.Sec, st.Ctim.Nsec, st.Ino, st.Dev)
+// identity is what identifies a version of a file without reading it:
+// device, inode, size, modification and change times (see hashcache.go for
+// why that is enough to trust a hash recorded under it).
+func identity(fi os.FileInfo) (fileID, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
 	}
-	return fmt.Sprintf("%d:%d", fi.Size(), fi.ModTime().UnixNano())
+	return fileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: fi.Size(),
+		Mtime: fi.ModTime().UnixNano(), Ctime: st.Ctim.Nano()}, true
 }
+
+// private reports whether a cache file or folder belongs to this user and
+// no one else can write it.
+func private(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid() && fi.Mode().Perm()&0o022 == 0
+}
+
+// noFollow opens a cache file without following a symbolic link, and
+// without blocking on a FIFO planted in its place.
+const noFollow = syscall.O_NOFOLLOW | syscall.O_NONBLOCK

@@ -3,7 +3,6 @@
 package plugins
 
 import (
-	"fmt"
 	"os"
 	"syscall"
 )
@@ -19,8 +18,12 @@ func changed(a, b os.FileInfo) bool {
 	return a.Size() != b.Size() || !a.ModTime().Equal(b.ModTime())
 }
 
-// statKey identifies a version of a file without reading it. It only finds
-// a cached description; the lock check at every start hashes the bytes.
-func statKey(fi os.FileInfo) string {
-	return fmt.Sprintf("%d:%d", fi.Size(), fi.ModTime().UnixNano())
-}
+// identity is not available without inode and change time: every start
+// hashes the binary.
+func identity(os.FileInfo) (fileID, bool) { return fileID{}, false }
+
+// private is unknown here: the caches are not read.
+func private(os.FileInfo) bool { return false }
+
+// noFollow: no cache file is opened here (private is false).
+const noFollow = 0

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stewardhq/steward/actions"
@@ -30,8 +31,11 @@ type Options struct {
 	// before the plugin sees it.
 	Settings map[string]map[string]any
 	Secret   func(name string) (string, bool)
-	// CacheDir keeps what plugins described, by binary, so that validate
-	// and run do not start a plugin to learn its actions. Empty: no cache.
+	// CacheDir keeps what plugins described, by the SHA-256 of the binary,
+	// so that validate and run do not start a plugin to learn its actions,
+	// and the SHA-256 verified for each binary, by its identity (device,
+	// inode, size, times), so that a start does not read the whole binary
+	// again (see hashcache.go). Empty: no cache.
 	CacheDir string
 	// MaxOutput bounds a plugin's answer to one call, in bytes. Default
 	// 4 MiB.
@@ -43,6 +47,19 @@ type Options struct {
 	// in flight (lines written during calls go to the calls' logs).
 	// Default: dropped.
 	Stderr func(plugin, line string)
+	// InstallHint says how to install a plugin that is not in the
+	// folders (see Host.InstallHint). Default: none.
+	InstallHint func(plugin string) string
+	// OnStart is told of each start of a plugin process, with the error
+	// that stopped it (metrics); may be nil.
+	OnStart func(plugin string, err error)
+	// RetryBackoff, when set, makes a plugin that failed to start fail
+	// at once for that long, doubling with each failure up to
+	// MaxRetryBackoff, before it is started again (a server retries a
+	// broken plugin without hammering it). Zero: every use tries again
+	// (a command's registry remembers the failure for the run).
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
 }
 
 // DefaultMaxOutput is the default cap on a plugin's answer.
@@ -61,6 +78,9 @@ type Host struct {
 	scanErr error
 	entries map[string]*entry
 	closed  bool
+
+	now    func() time.Time // the clock the verified-hash cache compares file times with
+	hashes atomic.Int64     // binaries read in full to hash them
 }
 
 // entry is one plugin of a Host.
@@ -70,6 +90,12 @@ type entry struct {
 	proc   *process
 	desc   *Description
 	sha256 string // of the binary described: the pinned one, or one allowed unpinned
+	id     fileID // the binary's identity when found (see Reload)
+	// The last start failure, for Options.RetryBackoff: until retryAt a
+	// start fails with failed.
+	failed  error
+	retryAt time.Time
+	backoff time.Duration
 }
 
 // New returns a Host. It reads the lock file; it starts nothing.
@@ -84,7 +110,7 @@ func New(opts Options) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Host{opts: opts, lock: lock, entries: map[string]*entry{}}, nil
+	return &Host{opts: opts, lock: lock, entries: map[string]*entry{}, now: time.Now}, nil
 }
 
 // scan discovers the binaries once.
@@ -95,7 +121,7 @@ func (h *Host) scan() ([]binary, error) {
 		h.found, h.scanErr = discover(h.opts.Folders)
 		h.scanned = true
 		for _, b := range h.found {
-			h.entries[b.name] = &entry{bin: b}
+			h.entries[b.name] = &entry{bin: b, id: binaryID(b.path)}
 		}
 	}
 	return h.found, h.scanErr
@@ -129,9 +155,25 @@ func (h *Host) entry(name string) (*entry, error) {
 	}
 	e, ok := h.entries[name]
 	if !ok {
-		return nil, fmt.Errorf("plugins: %s is not installed (no %s%s in %v)", name, Prefix, name, h.opts.Folders)
+		return nil, fmt.Errorf("plugins: %s is not installed (no %s%s in %s)", name, Prefix, name, strings.Join(h.opts.Folders, ", "))
 	}
 	return e, nil
+}
+
+// InstallHint says where a plugin that is not installed was looked for,
+// and how to install it (Options.InstallHint). The registry asks it for
+// the hint of a step whose plugin is not installed.
+func (h *Host) InstallHint(plugin string) string {
+	hint := fmt.Sprintf("no %s%s in the plugin folders (%s)", Prefix, plugin, strings.Join(h.opts.Folders, ", "))
+	if len(h.opts.Folders) == 0 {
+		hint = fmt.Sprintf("no %s%s: there is no plugin folder", Prefix, plugin)
+	}
+	if h.opts.InstallHint != nil {
+		if how := h.opts.InstallHint(plugin); how != "" {
+			hint += "; " + how
+		}
+	}
+	return hint
 }
 
 // Load implements actions.Source: the actions of one plugin, from its
@@ -170,15 +212,8 @@ func (h *Host) describe(ctx context.Context, name string, trust bool) (*Descript
 	if e.desc != nil && !trust {
 		return e.desc, nil
 	}
-	fi, err := os.Stat(e.bin.path)
+	sum, err := h.sumPath(e.bin, false)
 	if err != nil {
-		return nil, startErr(name, "%v", err)
-	}
-	c := h.readCache(name)
-	sum := ""
-	if c != nil && c.Stat == statKey(fi) {
-		sum = c.SHA256
-	} else if sum, err = hashPath(e.bin.path); err != nil {
 		return nil, startErr(name, "%v", err)
 	}
 	if !trust {
@@ -187,7 +222,7 @@ func (h *Host) describe(ctx context.Context, name string, trust bool) (*Descript
 		}
 	}
 	e.sha256 = sum
-	if c != nil && c.SHA256 == sum && c.Description != nil {
+	if c := h.readCache(name); c != nil && c.SHA256 == sum {
 		e.desc = c.Description
 		return e.desc, nil
 	}
@@ -196,7 +231,7 @@ func (h *Host) describe(ctx context.Context, name string, trust bool) (*Descript
 			e.proc.kill()
 		}
 		e.proc = nil
-		p, err := h.launch(ctx, e.bin, trust)
+		p, err := h.launchEntry(ctx, e, trust)
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +248,7 @@ func (h *Host) describe(ctx context.Context, name string, trust bool) (*Descript
 	}
 	d.Protocol = e.proc.client.NegotiatedVersion()
 	e.desc = d
-	h.writeCache(name, cacheEntry{Stat: statKey(fi), SHA256: e.proc.sha256, Description: d})
+	h.writeCache(name, cacheEntry{SHA256: e.proc.sha256, Description: d})
 	return d, nil
 }
 
@@ -233,7 +268,7 @@ func (h *Host) process(ctx context.Context, e *entry) (*process, error) {
 		e.proc = nil
 	}
 	if e.proc == nil {
-		p, err := h.launch(ctx, e.bin, false)
+		p, err := h.launchEntry(ctx, e, false)
 		if err != nil {
 			return nil, err
 		}
@@ -294,8 +329,19 @@ func (a *action) Execute(ctx context.Context, req *actions.Request) (map[string]
 	untrack := p.stderr.track(req)
 	out, err := p.conn.Call(ctx, a.short, req)
 	untrack()
+	if err == nil {
+		// What the plugin declares is what runbooks were validated
+		// against: outputs that do not fit it fail the step here rather
+		// than mislead a condition later.
+		if cerr := a.spec.Output.CheckOutputs(out); cerr != nil {
+			return nil, &actions.Error{Code: CodeInvalidOutput,
+				Message: fmt.Sprintf("plugin %s: %s returned outputs that do not fit its declared output schema: %s (steward plugins describe %s)",
+					a.entry.bin.name, a.spec.Name, hideSensitive(cerr.Error(), a.spec.Sensitive), a.entry.bin.name)}
+		}
+		return out, nil
+	}
 	var ae *actions.Error
-	if err == nil || !errors.As(err, &ae) {
+	if !errors.As(err, &ae) {
 		return out, err
 	}
 	switch ae.Code {
@@ -314,9 +360,23 @@ func (a *action) Execute(ctx context.Context, req *actions.Request) (map[string]
 	return nil, ae
 }
 
-// cacheEntry is what the cache keeps of a plugin binary.
+// hideSensitive keeps the value of a sensitive output out of a message
+// about it: msg starts with the path of the field (outputs.token...).
+func hideSensitive(msg string, sensitive []string) string {
+	for _, f := range sensitive {
+		p := "outputs." + f
+		if rest, ok := strings.CutPrefix(msg, p); ok && (rest == "" || strings.IndexByte(" .[:", rest[0]) >= 0) {
+			return p + " does not fit (a sensitive field: its value is not shown)"
+		}
+	}
+	return msg
+}
+
+// cacheEntry is what the description cache keeps of a plugin binary: the
+// description of the binary with that SHA-256. It is used only for a
+// binary whose SHA-256 (verified, or from the verified-hash cache) is that
+// one, so a copied or restored cache is as good as a fresh one.
 type cacheEntry struct {
-	Stat        string       `json:"stat"` // size, times and inode when described
 	SHA256      string       `json:"sha256"`
 	Description *Description `json:"description"`
 }
@@ -325,16 +385,17 @@ func (h *Host) cachePath(name string) string {
 	return filepath.Join(h.opts.CacheDir, name+".json")
 }
 
+// readCache returns the plugin's cached description, or nil when there is
+// none usable: missing, foreign (see readCacheFile), corrupted, of another
+// plugin or of another protocol version.
 func (h *Host) readCache(name string) *cacheEntry {
-	if h.opts.CacheDir == "" {
-		return nil
-	}
-	b, err := os.ReadFile(h.cachePath(name))
-	if err != nil {
+	b := h.readCacheFile(h.cachePath(name))
+	if b == nil {
 		return nil
 	}
 	var c cacheEntry
-	if json.Unmarshal(b, &c) != nil || c.Description == nil || c.Description.Protocol != protocol.Version {
+	if json.Unmarshal(b, &c) != nil || c.Description == nil || c.Description.Name != name ||
+		c.Description.Protocol != protocol.Version || !isSHA256Hex(c.SHA256) {
 		return nil
 	}
 	return &c
@@ -343,20 +404,7 @@ func (h *Host) readCache(name string) *cacheEntry {
 // writeCache saves a description; a cache that cannot be written only
 // costs a start next time.
 func (h *Host) writeCache(name string, c cacheEntry) {
-	if h.opts.CacheDir == "" {
-		return
-	}
-	b, err := json.Marshal(c)
-	if err != nil || os.MkdirAll(h.opts.CacheDir, 0o700) != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(h.opts.CacheDir, "."+name+"-*")
-	if err != nil {
-		return
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.Write(b)
-	if cerr := tmp.Close(); werr == nil && cerr == nil {
-		_ = os.Rename(tmp.Name(), h.cachePath(name))
+	if b, err := json.Marshal(c); err == nil {
+		h.writeCacheFile(h.cachePath(name), b)
 	}
 }

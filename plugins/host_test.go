@@ -74,6 +74,16 @@ func install(t testing.TB, bin string, opts Options, names ...string) *Host {
 	return h
 }
 
+// hashPath returns the hex SHA-256 of the file at path.
+func hashPath(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return hashFile(f)
+}
+
 func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
@@ -134,7 +144,7 @@ func wantCode(t *testing.T, err error, code string, retryable bool, contains ...
 	if !errors.As(err, &ae) {
 		t.Fatalf("error %v (%T), want an *actions.Error with code %s", err, err, code)
 	}
-	if ae.Code != code || ae.Retryable != retryable {
+	if string(ae.Code) != code || ae.Retryable != retryable {
 		t.Fatalf("error code %s retryable %v (%s), want %s retryable %v", ae.Code, ae.Retryable, ae.Message, code, retryable)
 	}
 	for _, c := range contains {
@@ -327,7 +337,11 @@ func TestSettingsWithSecretsAreConfigured(t *testing.T) {
 	_, _, err = call(context.Background(), act(t, bad, "faulty.ok"), map[string]any{"value": "x"})
 	wantCode(t, err, CodeStart, false, "plugin faulty: it refused its settings (plugins.settings.faulty in steward.yaml)", "endpont")
 
-	missing := install(t, faultyBin, Options{Settings: map[string]map[string]any{"faulty": {"api_key": map[string]any{"secret": "NOPE"}}},
+	// Of several settings whose secret is not set, the first by name
+	// (not in the map's order).
+	secretOf := func(name string) any { return map[string]any{"secret": name} }
+	missing := install(t, faultyBin, Options{Settings: map[string]map[string]any{"faulty": {"zone_key": secretOf("NOPE_Z"),
+		"token": secretOf("NOPE_T"), "api_key": secretOf("NOPE"), "password": secretOf("NOPE_P")}},
 		Secret: func(string) (string, bool) { return "", false }}, "faulty")
 	_, _, err = call(context.Background(), act(t, missing, "faulty.ok"), map[string]any{"value": "x"})
 	wantCode(t, err, CodeStart, false, `plugins.settings.faulty.api_key: secret "NOPE" is not set (STEWARD_SECRET_NOPE)`)
@@ -481,5 +495,48 @@ func TestReadLockErrors(t *testing.T) {
 		if _, err := ReadLock(p); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", content, err, want)
 		}
+	}
+}
+
+// TestPin pins one plugin, starting it to learn its version, and leaves
+// every other line of the lock file as it was; the hint of a plugin not
+// installed names the folders.
+func TestPin(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, exampleBin, filepath.Join(dir, Prefix+"example"))
+	copyFile(t, faultyBin, filepath.Join(dir, Prefix+"faulty"))
+	lockFile := filepath.Join(dir, "plugins.lock")
+	old := &Lock{Pins: map[string]Pin{"gone": {Version: "1.0.0", SHA256: strings.Repeat("a", 64)},
+		"faulty": {Version: "0.0.1", SHA256: strings.Repeat("b", 64)}}}
+	if err := old.Write(lockFile); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Options{Folders: []string{dir, "bin"}, LockFile: lockFile,
+		InstallHint: func(p string) string { return "install " + p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	c, err := h.Pin(context.Background(), "example")
+	sum, _ := hashPath(filepath.Join(dir, Prefix+"example"))
+	if err != nil || c != (LockChange{Name: "example", Change: "added", Version: "1.0.0", SHA256: sum}) {
+		t.Fatalf("Pin = %+v, %v", c, err)
+	}
+	l, err := ReadLock(lockFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Pin{"example": {Version: "1.0.0", SHA256: sum}, "gone": old.Pins["gone"], "faulty": old.Pins["faulty"]}
+	if len(l.Pins) != 3 || l.Pins["example"] != want["example"] || l.Pins["gone"] != want["gone"] || l.Pins["faulty"] != want["faulty"] {
+		t.Errorf("lock file: %+v, want %+v", l.Pins, want)
+	}
+	if c, err := h.Pin(context.Background(), "example"); err != nil || c.Change != "unchanged" {
+		t.Errorf("second Pin = %+v, %v", c, err)
+	}
+	if _, err := h.Pin(context.Background(), "cards"); err == nil || err.Error() != "plugins: cards is not installed (no steward-plugin-cards in "+dir+", bin)" {
+		t.Errorf("Pin(cards) = %v", err)
+	}
+	if got := h.InstallHint("cards"); got != "no steward-plugin-cards in the plugin folders ("+dir+", bin); install cards" {
+		t.Errorf("InstallHint = %q", got)
 	}
 }

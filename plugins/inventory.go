@@ -32,7 +32,7 @@ func (h *Host) List(ctx context.Context, describe bool) ([]Installed, error) {
 	out := make([]Installed, 0, len(found))
 	for _, b := range found {
 		in := Installed{Name: b.name, Path: b.path}
-		sum, err := hashPath(b.path)
+		sum, err := h.sumPath(b, false)
 		if err != nil {
 			in.Problem = err.Error()
 			out = append(out, in)
@@ -64,29 +64,11 @@ func (h *Host) WriteLock(ctx context.Context) ([]LockChange, error) {
 	next := &Lock{Pins: map[string]Pin{}}
 	var changes []LockChange
 	for _, b := range found {
-		sum, err := hashPath(b.path)
+		c, err := h.pinBinary(ctx, b, prev)
 		if err != nil {
-			return nil, fmt.Errorf("plugins: %s: %w", b.name, err)
+			return nil, err
 		}
-		old, had := prev.Pins[b.name]
-		version := old.Version
-		if !had || old.SHA256 != sum {
-			d, err := h.describe(ctx, b.name, true)
-			if err != nil {
-				return nil, fmt.Errorf("%w; the lock file was not changed", err)
-			}
-			version = d.Version
-		}
-		next.Pins[b.name] = Pin{Version: version, SHA256: sum}
-		c := LockChange{Name: b.name, Version: version, SHA256: sum}
-		switch {
-		case !had:
-			c.Change = "added"
-		case old.SHA256 != sum:
-			c.Change, c.OldVersion, c.OldSHA256 = "updated", old.Version, old.SHA256
-		default:
-			c.Change = "unchanged"
-		}
+		next.Pins[b.name] = Pin{Version: c.Version, SHA256: c.SHA256}
 		changes = append(changes, c)
 	}
 	for name, old := range prev.Pins {
@@ -95,11 +77,73 @@ func (h *Host) WriteLock(ctx context.Context) ([]LockChange, error) {
 		}
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Name < changes[j].Name })
-	if err := next.Write(h.opts.LockFile); err != nil {
+	if err := h.writeLock(next); err != nil {
 		return nil, err
+	}
+	return changes, nil
+}
+
+// Pin pins one installed plugin, the binary found first in the folders,
+// to the SHA-256 of its binary now, and leaves the other lines of the lock
+// file as they are. A new or changed binary is started once, as by
+// WriteLock; if it fails, nothing is written.
+func (h *Host) Pin(ctx context.Context, name string) (LockChange, error) {
+	e, err := h.entry(name)
+	if err != nil {
+		return LockChange{}, err
+	}
+	prev := h.pins()
+	c, err := h.pinBinary(ctx, e.bin, prev)
+	if err != nil {
+		return LockChange{}, err
+	}
+	next := &Lock{Pins: make(map[string]Pin, len(prev.Pins)+1)}
+	for n, p := range prev.Pins {
+		next.Pins[n] = p
+	}
+	next.Pins[name] = Pin{Version: c.Version, SHA256: c.SHA256}
+	if err := h.writeLock(next); err != nil {
+		return LockChange{}, err
+	}
+	return c, nil
+}
+
+// pinBinary reads the whole binary (pinning is trusting these bytes,
+// whatever the verified-hash cache says) and says how its pin changes
+// from prev, starting it to learn its version when it is new or changed.
+func (h *Host) pinBinary(ctx context.Context, b binary, prev *Lock) (LockChange, error) {
+	sum, err := h.sumPath(b, true)
+	if err != nil {
+		return LockChange{}, fmt.Errorf("plugins: %s: %w", b.name, err)
+	}
+	old, had := prev.Pins[b.name]
+	version := old.Version
+	if !had || old.SHA256 != sum {
+		d, err := h.describe(ctx, b.name, true)
+		if err != nil {
+			return LockChange{}, fmt.Errorf("%w; the lock file was not changed", err)
+		}
+		version = d.Version
+	}
+	c := LockChange{Name: b.name, Version: version, SHA256: sum}
+	switch {
+	case !had:
+		c.Change = "added"
+	case old.SHA256 != sum:
+		c.Change, c.OldVersion, c.OldSHA256 = "updated", old.Version, old.SHA256
+	default:
+		c.Change = "unchanged"
+	}
+	return c, nil
+}
+
+// writeLock writes the lock file and puts it in force.
+func (h *Host) writeLock(next *Lock) error {
+	if err := next.Write(h.opts.LockFile); err != nil {
+		return err
 	}
 	h.mu.Lock()
 	h.lock = next
 	h.mu.Unlock()
-	return changes, nil
+	return nil
 }

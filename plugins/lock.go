@@ -8,9 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/stewardhq/steward/plugins/protocol"
 )
 
 // Lock is the lock file: the SHA-256 each plugin binary must have to be
@@ -29,8 +30,6 @@ type Pin struct {
 	SHA256  string // hex
 }
 
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
 // ReadLock reads a lock file. A file that does not exist is an empty lock.
 func ReadLock(path string) (*Lock, error) {
 	l := &Lock{Pins: map[string]Pin{}}
@@ -48,7 +47,7 @@ func ReadLock(path string) (*Lock, error) {
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) != 3 || !pluginName.MatchString(f[0]) || !strings.HasPrefix(f[2], "sha256:") || !sha256Hex.MatchString(f[2][7:]) {
+		if len(f) != 3 || !protocol.ValidPluginName(f[0]) || !strings.HasPrefix(f[2], "sha256:") || !isSHA256Hex(f[2][7:]) {
 			return nil, fmt.Errorf("plugins: %s:%d: want NAME VERSION sha256:HEX (64 lower-case hex digits), got %q", path, n, line)
 		}
 		if _, dup := l.Pins[f[0]]; dup {
@@ -139,4 +138,17 @@ type LockChange struct {
 	OldVersion string `json:"old_version,omitempty"`
 	SHA256     string `json:"sha256,omitempty"`
 	OldSHA256  string `json:"old_sha256,omitempty"`
+}
+
+// isSHA256Hex reports whether s is 64 lower-case hex digits.
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -77,10 +78,11 @@ func minimalEnv() []string {
 
 // launch verifies the binary against the lock and starts it. The bytes
 // that are hashed are the bytes that run: the binary is opened once, hashed
-// through that descriptor and executed through it (/proc/self/fd), so a
-// file renamed over the path in between is never started; a write into the
-// file itself is caught by comparing its change time before the hash and
-// after the start.
+// through that descriptor (or found unchanged since it was hashed, by the
+// identity of that descriptor's file: see hashcache.go) and executed
+// through it (/proc/self/fd), so a file renamed over the path in between is
+// never started; a write into the file itself is caught by comparing its
+// change time before the hash and after the start.
 //
 // trust skips the lock check: `steward plugins lock` starts what is
 // installed to pin it.
@@ -94,7 +96,7 @@ func (h *Host) launch(ctx context.Context, b binary, trust bool) (*process, erro
 	if err != nil {
 		return nil, startErr(b.name, "%v", err)
 	}
-	sum, err := hashFile(f)
+	sum, err := h.sum(b.name, f, before, false)
 	if err != nil {
 		return nil, startErr(b.name, "reading %s: %v", b.path, err)
 	}
@@ -157,7 +159,11 @@ func (h *Host) launch(ctx context.Context, b binary, trust bool) (*process, erro
 
 // checkPin refuses a binary the lock file does not allow.
 func (h *Host) checkPin(b binary, sum string) error {
-	lock := h.pins()
+	return h.checkPinIn(h.pins(), b, sum)
+}
+
+// checkPinIn refuses a binary that lock does not allow.
+func (h *Host) checkPinIn(lock *Lock, b binary, sum string) error {
 	switch lock.State(b.name, sum) {
 	case Unpinned:
 		if h.opts.AllowUnpinned {
@@ -204,8 +210,8 @@ func (h *Host) configure(ctx context.Context, p *process) error {
 func (h *Host) settings(name string) (map[string]any, error) {
 	raw := h.opts.Settings[name]
 	out := make(map[string]any, len(raw))
-	for k, v := range raw {
-		rv, err := h.resolve(v)
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		rv, err := h.resolve(raw[k])
 		if err != nil {
 			return nil, startErr(name, "plugins.settings.%s.%s: %v", name, k, err)
 		}

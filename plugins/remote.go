@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -13,7 +12,8 @@ import (
 
 	"github.com/stewardhq/steward/actions"
 	pluginv1 "github.com/stewardhq/steward/plugins/proto/v1"
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/plugins/protocol"
+	"github.com/stewardhq/steward/schema/dataschema"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -29,11 +29,6 @@ type Description struct {
 	Config      json.RawMessage `json:"config_schema,omitempty"`
 }
 
-var (
-	pluginName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
-	actionName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-)
-
 // Error codes of plugin failures, as step errors.
 const (
 	// CodeCrashed: the plugin process exited or its connection broke
@@ -46,6 +41,11 @@ const (
 	CodeProtocol = "plugin_protocol"
 	// CodeOutputTooLarge: the outputs exceed the host's cap.
 	CodeOutputTooLarge = "output_too_large"
+	// CodeInvalidOutput: the outputs do not fit the output schema the
+	// plugin declares for the action (a field of another type, an
+	// undeclared field, a required one missing). Not retryable: the
+	// plugin is wrong, not the moment.
+	CodeInvalidOutput = "invalid_output"
 )
 
 // MaxLogLine bounds one log line of a plugin; longer lines are cut.
@@ -67,7 +67,7 @@ func Describe(ctx context.Context, c pluginv1.ActionPluginClient) (*Description,
 
 func describeResponse(resp *pluginv1.DescribeResponse) (*Description, error) {
 	d := &Description{Name: resp.GetName(), Version: resp.GetVersion(), Description: resp.GetDescription()}
-	if !pluginName.MatchString(d.Name) {
+	if !protocol.ValidPluginName(d.Name) {
 		return nil, fmt.Errorf("describe: the plugin's name %q is not lower case letters, digits, _ and -", d.Name)
 	}
 	if len(resp.GetConfigSchema()) > 0 {
@@ -78,7 +78,7 @@ func describeResponse(resp *pluginv1.DescribeResponse) (*Description, error) {
 	}
 	seen := map[string]bool{}
 	for _, a := range resp.GetActions() {
-		if !actionName.MatchString(a.GetName()) {
+		if !protocol.ValidActionName(a.GetName()) {
 			return nil, fmt.Errorf("describe: action name %q is not lower case letters, digits and _", a.GetName())
 		}
 		if seen[a.GetName()] {
@@ -100,11 +100,17 @@ func describeResponse(resp *pluginv1.DescribeResponse) (*Description, error) {
 	return d, nil
 }
 
+// SettingsSchema is the schema of the settings the plugin takes, nil when
+// it takes none.
+func (d *Description) SettingsSchema() (*dataschema.Schema, error) {
+	return dataSchema(d.Config)
+}
+
 // dataSchema reads a JSON Schema; empty means none (any input).
 // additionalProperties may be a boolean, as JSON Schema allows: false is
 // what Steward assumes of an object with properties, true allows any
 // extra value.
-func dataSchema(b []byte) (*schema.DataSchema, error) {
+func dataSchema(b []byte) (*dataschema.Schema, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
 	}
@@ -116,7 +122,7 @@ func dataSchema(b []byte) (*schema.DataSchema, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s schema.DataSchema
+	var s dataschema.Schema
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, err
 	}
@@ -282,7 +288,7 @@ func (c *Conn) Call(ctx context.Context, action string, req *actions.Request) (m
 	case *pluginv1.ExecuteResponse_Result:
 		return outputs(o.Result.GetOutputs())
 	case *pluginv1.ExecuteResponse_Error:
-		code := o.Error.GetCode()
+		code := actions.Code(o.Error.GetCode())
 		if code == "" {
 			code = actions.CodeFailed
 		}

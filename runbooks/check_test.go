@@ -1,6 +1,7 @@
 package runbooks
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,5 +74,33 @@ func BenchmarkCheckFiles1000(b *testing.B) {
 				b.Fatal(r.Diags)
 			}
 		}
+	}
+}
+
+// TestResolveNameRefusesPaths: ResolveName, what core.runbook resolves
+// with, takes runbook names only: a path, even of a runbook that exists, is
+// refused without reading it; Resolve (steward run) still takes paths.
+func TestResolveNameRefusesPaths(t *testing.T) {
+	dir := t.TempDir()
+	src := "version: 1\nname: present\nsteps:\n  - id: a\n    action: core.log\n    with: {message: hi}\n"
+	file := filepath.Join(dir, "present.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{file, "present.yaml", "./present", "../" + filepath.Base(dir) + "/present", "/etc/passwd", "Present", ""} {
+		_, err := ResolveName(ref, []string{dir})
+		var nn *NotANameError
+		if !errors.As(err, &nn) || !errors.Is(err, ErrNotAName) {
+			t.Errorf("ResolveName(%q) = %v, want a NotANameError", ref, err)
+		}
+	}
+	if doc, err := ResolveName("present", []string{dir}); err != nil || doc.File != file {
+		t.Errorf("ResolveName by name: %v, %v", doc, err)
+	}
+	if doc, err := ResolveName("decline-reply", []string{dir}); err != nil || doc.File != BundledPrefix+"decline-reply.yaml" {
+		t.Errorf("ResolveName of a bundled runbook: %v, %v", doc, err)
+	}
+	if doc, err := Resolve(file, nil); err != nil || doc.File != file {
+		t.Errorf("Resolve of a path: %v, %v", doc, err)
 	}
 }

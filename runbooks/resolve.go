@@ -28,9 +28,36 @@ const BundledPrefix = "bundled/"
 
 // Document is a runbook's bytes and where they came from.
 type Document struct {
-	File   string // the path, or bundled/NAME.yaml
+	File   string // the path, or bundled/NAME.yaml, or SOURCE@COMMIT:PATH
 	Src    []byte
 	SHA256 string // of Src, hex
+	// Pinned is set for a runbook read from a commit of a Git or GitHub
+	// source (runbooks/sources); nil for folders and the bundled library.
+	Pinned *Pinned
+
+	files fs.FS // the folder of a pinned runbook, in the commit's tree
+}
+
+// Pinned says which commit of which source a runbook was read from.
+type Pinned struct {
+	Source string // the source's name in steward.yaml
+	Repo   string // the repository: a path, a URL, or owner/name on GitHub
+	Commit string
+	Path   string // the file inside the repository, slash-separated
+	Blob   string // the Git blob SHA of the file at Commit
+}
+
+// NewPinned returns the document of a runbook read from a commit: src is
+// the blob's content, files the folder holding it in the commit's tree
+// (what core.read_file reads). Its File is SOURCE@COMMIT12:PATH.
+func NewPinned(src []byte, p Pinned, files fs.FS) *Document {
+	short := p.Commit
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	d := newDocument(p.Source+"@"+short+":"+p.Path, src)
+	d.Pinned, d.files = &p, files
+	return d
 }
 
 // ErrNotFound is returned when no runbook has the name asked for.
@@ -61,11 +88,41 @@ func Resolve(ref string, folders []string) (*Document, error) {
 	if looksLikePath(ref) {
 		return readFile(ref)
 	}
+	return resolveName(ref, folders)
+}
+
+// ErrNotAName is returned by ResolveName for what is not a runbook name.
+var ErrNotAName = errors.New("runbooks: not a runbook name")
+
+// NotANameError says what was given instead of a runbook name.
+type NotANameError struct{ Ref string }
+
+func (e *NotANameError) Error() string {
+	return fmt.Sprintf("%q is not a runbook name (lower-case letters, digits and dashes): a runbook is named, never given by path", e.Ref)
+}
+
+func (e *NotANameError) Unwrap() error { return ErrNotAName }
+
+// ResolveName finds a runbook by name only, as a sub-run does
+// (core.runbook): in folders, then in the bundled library, as Resolve
+// does for a name. What is not a runbook name (schema.IsName), a path
+// above all, is refused without touching the disk: a runbook that takes
+// the name from an input cannot make Steward read any file.
+func ResolveName(name string, folders []string) (*Document, error) {
+	if !schema.IsName(name) {
+		return nil, &NotANameError{Ref: name}
+	}
+	return resolveName(name, folders)
+}
+
+// resolveName looks a runbook name up in folders, then in the bundled
+// library.
+func resolveName(ref string, folders []string) (*Document, error) {
 	var known []string
 	for _, dir := range folders {
 		for _, ext := range []string{".yaml", ".yml"} {
 			p := filepath.Join(dir, ref+ext)
-			if _, err := os.Stat(p); err == nil {
+			if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() {
 				return readFile(p)
 			}
 		}
@@ -145,7 +202,12 @@ func readFile(p string) (*Document, error) {
 // Files returns the folder holding the runbook, as core.read_file sees
 // it: reads stay inside it (no "..", no absolute path, no symbolic link
 // out of it). A bundled runbook's folder is the bundled library.
-func (d *Document) Files() (fs.FS, error) { return FilesOf(d.File) }
+func (d *Document) Files() (fs.FS, error) {
+	if d.files != nil {
+		return d.files, nil
+	}
+	return FilesOf(d.File)
+}
 
 // FilesOf returns the folder holding the runbook file (or bundled/NAME.yaml),
 // as Document.Files.
@@ -163,4 +225,16 @@ func FilesOf(file string) (fs.FS, error) {
 func newDocument(file string, src []byte) *Document {
 	sum := sha256.Sum256(src)
 	return &Document{File: file, Src: src, SHA256: hex.EncodeToString(sum[:])}
+}
+
+// Commit is the Git commit of the checkout holding the document's file,
+// or "" (bundled runbooks, files outside a checkout).
+func (d *Document) Commit() string {
+	if d.Pinned != nil {
+		return d.Pinned.Commit
+	}
+	if strings.HasPrefix(d.File, BundledPrefix) {
+		return ""
+	}
+	return GitCommit(d.File)
 }

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -10,12 +12,21 @@ import (
 // installed but unusable, one not listed is not installed.
 type catalog struct {
 	actions  map[string]*DataSchema
+	outputs  map[string]*DataSchema
 	problems map[string]string
 }
 
 func (c catalog) ActionInput(name string) (*DataSchema, bool) {
 	s, ok := c.actions[name]
 	return s, ok
+}
+
+func (c catalog) ActionOutput(name string) (*DataSchema, bool) {
+	if s, ok := c.outputs[name]; ok {
+		return s, true
+	}
+	_, ok := c.actions[name]
+	return nil, ok
 }
 
 func (c catalog) PluginProblem(plugin string) (bool, string) {
@@ -30,12 +41,10 @@ func (c catalog) PluginProblem(plugin string) (bool, string) {
 	return false, ""
 }
 
+// Actions are sorted, as the registry's are: a did-you-mean picks the
+// first of equally close names, which a map's order would change.
 func (c catalog) Actions() []string {
-	var out []string
-	for name := range c.actions {
-		out = append(out, name)
-	}
-	return out
+	return slices.Sorted(maps.Keys(c.actions))
 }
 
 // TestPluginDiagnostics: an action of a plugin not installed is a warning,
@@ -144,6 +153,40 @@ steps:
 	want := `t.yaml:9:18: steps[1].with.hash: hash must be a string, got null
     9 |     with: {hash: null}
       |                  ^
+`
+	if got := diags.Render(); got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// hintingCatalog is a catalog that says where it looked for plugins.
+type hintingCatalog struct{ catalog }
+
+func (hintingCatalog) InstallHint(plugin string) string {
+	return "no steward-plugin-" + plugin + " in /home/plugins, bin"
+}
+
+// TestInstallHint: a catalog that is an InstallHinter gives the hint of a
+// step whose plugin is not installed; a did-you-mean still comes first.
+func TestInstallHint(t *testing.T) {
+	cat := hintingCatalog{catalog{actions: map[string]*DataSchema{"payments.get": {Type: Types{"object"}}}}}
+	src := `version: 1
+name: pay
+steps:
+  - id: a
+    action: cards.freeze
+  - id: b
+    action: paymnts.get
+`
+	_, diags := Check("p.yaml", []byte(src), cat)
+	want := `p.yaml:5:13: warning: steps[0].action: plugin "cards" is not installed: its with is not checked
+    5 |     action: cards.freeze
+      |             ^
+  hint: no steward-plugin-cards in /home/plugins, bin
+p.yaml:7:13: warning: steps[1].action: plugin "paymnts" is not installed: its with is not checked
+    7 |     action: paymnts.get
+      |             ^
+  hint: did you mean "payments.get"?
 `
 	if got := diags.Render(); got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strings"
 	"time"
 
@@ -56,6 +55,9 @@ type scope struct {
 	err     bool     // retry.when and on_failure
 	where   string   // what the expression is, for messages
 	stepsOK bool     // steps is defined at all
+	// resultOf is the id of the step whose action result is (in its
+	// outputs:), to type result when the action's outputs are known.
+	resultOf string
 }
 
 func inputType(t InputType) types.Type {
@@ -81,22 +83,25 @@ func inputType(t InputType) types.Type {
 // cost more than compiling a typical expression, and a runbook has only a
 // handful of distinct scopes. A configuration is used by one validator, on
 // one goroutine.
-func (v *validator) compileProgram(src string, sc scope) (*vm.Program, error) {
+// On an error, it also returns the checked tree, when there is one, for
+// the message.
+func (v *validator) compileProgram(src string, sc scope) (*vm.Program, *checked, error) {
 	c := v.config(sc)
 	tree, err := checker.ParseCheck(src, c)
 	if err != nil {
-		return nil, err
+		return nil, &checked{tree: tree}, err
 	}
 	if c.Optimize {
 		if err := optimizer.Optimize(&tree.Node, c); err != nil {
 			var fe *file.Error
 			if errors.As(err, &fe) {
-				return nil, fe.Bind(tree.Source)
+				return nil, nil, fe.Bind(tree.Source)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return compiler.Compile(tree, c)
+	prog, err := compiler.Compile(tree, c)
+	return prog, nil, err
 }
 
 func (v *validator) config(sc scope) *conf.Config {
@@ -106,13 +111,18 @@ func (v *validator) config(sc scope) *conf.Config {
 	}
 	c := v.envs[key]
 	if c == nil {
-		c = conf.CreateNew()
-		for _, opt := range []expr.Option{expr.Env(v.env(sc)), expr.MaxNodes(MaxExprNodes)} {
-			opt(c)
-		}
-		c.Check()
+		c = newConfig(v.env(sc))
 		v.envs[key] = c
 	}
+	return c
+}
+
+func newConfig(env types.Map) *conf.Config {
+	c := conf.CreateNew()
+	for _, opt := range []expr.Option{expr.Env(env), expr.MaxNodes(MaxExprNodes)} {
+		opt(c)
+	}
+	c.Check()
 	return c
 }
 
@@ -173,22 +183,16 @@ func (v *validator) compile(e *Expr, sc scope, w want) []StepRef {
 	if e == nil {
 		return nil
 	}
-	prog, err := v.compileProgram(e.Source, sc)
+	prog, tree, err := v.compileProgram(e.Source, sc)
 	if err != nil {
-		v.exprError(e, sc, err)
+		v.exprError(e, sc, err, tree)
 		return nil
 	}
-	if t := prog.Node().Type(); t != nil && t.Kind() != reflect.Interface {
-		switch {
-		case w == wantBool && t.Kind() != reflect.Bool:
-			v.errorAt(e.Pos, e.node.path, "compare it with something, e.g. x == \"value\"", "%s must be a boolean expression, got %s", sc.where, typeName(t))
-			return nil
-		case w == wantList && t.Kind() != reflect.Slice && t.Kind() != reflect.Array:
-			v.errorAt(e.Pos, e.node.path, "", "for_each must be a list, got %s", typeName(t))
-			return nil
-		}
+	if !v.wantType(e, sc, w, prog.Node().Type()) {
+		return nil
 	}
 	e.Program = prog
+	e.typed = prog.Node().Type()
 	var refs []StepRef
 	collect := &refCollector{}
 	node := prog.Node()
@@ -200,10 +204,32 @@ func (v *validator) compile(e *Expr, sc scope, w want) []StepRef {
 			e.Steps = append(e.Steps, r.id)
 		}
 	}
-	if collect.idents > len(collect.refs) {
+	dynamic := collect.idents > len(collect.refs)
+	if dynamic {
 		v.dynamic = true
 	}
+	if v.readsShaped(e, sc) || dynamic {
+		v.typeCheck(e, sc, w)
+	}
 	return refs
+}
+
+// wantType checks the type of what e gives against what its field needs:
+// a boolean for a condition, a list for for_each. It says whether e
+// passed.
+func (v *validator) wantType(e *Expr, sc scope, w want, t reflect.Type) bool {
+	if t == nil || t.Kind() == reflect.Interface {
+		return true
+	}
+	switch {
+	case w == wantBool && t.Kind() != reflect.Bool:
+		v.errorAt(e.Pos, e.node.path, "compare it with something, e.g. x == \"value\"", "%s must be a boolean expression, got %s", sc.where, typeName(t))
+		return false
+	case w == wantList && t.Kind() != reflect.Slice && t.Kind() != reflect.Array:
+		v.errorAt(e.Pos, e.node.path, "", "for_each must be a list, got %s", typeName(t))
+		return false
+	}
+	return true
 }
 
 func typeName(t reflect.Type) string {
@@ -270,13 +296,16 @@ func runeToByte(s string, runeOff int) int {
 }
 
 var (
-	unknownNameRe  = regexp.MustCompile(`^unknown name (\S+)`)
-	unknownFieldRe = regexp.MustCompile(`^unknown field (\S+)`)
-	trailingBaseRe = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\s*(?:\?\.|\.|\[)\s*$`)
+	unknownNameRe  = lazyRegexp(`^unknown name (\S+)`)
+	unknownFieldRe = lazyRegexp(`^unknown field (\S+)`)
+	arrayFieldRe   = lazyRegexp(`^array elements can only be selected using an integer`)
+	trailingBaseRe = lazyRegexp(`([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\s*(?:\?\.|\.|\[)\s*$`)
 )
 
 // exprError reports a compile error with a message in the runbook's terms.
-func (v *validator) exprError(e *Expr, sc scope, err error) {
+// ck is the checked tree when there is one, to name the parent of an
+// unknown field.
+func (v *validator) exprError(e *Expr, sc scope, err error, ck *checked) {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
 		v.errorAt(e.Pos, e.node.path, "", "invalid expression: %v", err)
@@ -284,11 +313,18 @@ func (v *validator) exprError(e *Expr, sc scope, err error) {
 	}
 	pos := v.exprPos(e, fe.From)
 	msg, hint := fe.Message, ""
-	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
+	if m, h, ok := v.outputFieldError(ck, fe, sc); ok && (unknownFieldRe().MatchString(msg) || arrayFieldRe().MatchString(msg)) {
+		msg, hint = m, h
+	} else if m := unknownNameRe().FindStringSubmatch(msg); m != nil {
 		msg, hint = v.unknownName(m[1], sc)
-	} else if m := unknownFieldRe.FindStringSubmatch(msg); m != nil {
+	} else if m := unknownFieldRe().FindStringSubmatch(msg); m != nil {
 		prefix := string([]rune(e.Source)[:min(fe.From, len([]rune(e.Source)))])
 		msg, hint = v.unknownField(m[1], prefix, sc)
+	} else if ck != nil && ck.typed {
+		msg = "invalid expression: " + typeWords(msg)
+		if hint = v.typeHint(ck, fe.From, sc); hint == "" {
+			hint = "the types of steps.ID.outputs and result are those their actions declare (steward plugins describe PLUGIN)"
+		}
 	} else {
 		msg = "invalid expression: " + msg
 	}
@@ -329,7 +365,7 @@ func (v *validator) unknownName(name string, sc scope) (string, string) {
 }
 
 func (v *validator) unknownField(field, prefix string, sc scope) (string, string) {
-	m := trailingBaseRe.FindStringSubmatch(prefix)
+	m := trailingBaseRe().FindStringSubmatch(prefix)
 	base, second := "", ""
 	if m != nil {
 		base, second = m[1], m[2]

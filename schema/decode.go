@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stewardhq/steward/schema/dataschema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -117,7 +118,7 @@ func kindName(n *yaml.Node) string {
 	}
 	switch n.ShortTag() {
 	case "!!str":
-		return fmt.Sprintf("string %q", clip(n.Value))
+		return "string " + dataschema.Show(n.Value)
 	case "!!int":
 		return "integer " + n.Value
 	case "!!float":
@@ -130,13 +131,6 @@ func kindName(n *yaml.Node) string {
 		return "timestamp " + n.Value
 	}
 	return n.ShortTag()
-}
-
-func clip(s string) string {
-	if r := []rune(s); len(r) > 40 {
-		return string(r[:37]) + "..."
-	}
-	return s
 }
 
 type pair struct {
@@ -216,8 +210,21 @@ func (l *loader) mapping(n *yaml.Node, path string, known []string) ([]pair, boo
 	return pairs, true
 }
 
-func (l *loader) mergePairs(v *yaml.Node, path string) []pair {
+// maxMergeDepth bounds merge keys inside merged mappings (an anchor whose
+// mapping merges another), which could otherwise loop through aliases.
+const maxMergeDepth = 16
+
+// mergePairs lists the keys a merge key brings: those of a mapping, or of
+// each mapping of a list, the first mapping winning; a merged mapping's
+// own merge keys are applied too, its explicit keys overriding them.
+func (l *loader) mergePairs(v *yaml.Node, path string) []pair { return l.mergeDepth(v, path, 0) }
+
+func (l *loader) mergeDepth(v *yaml.Node, path string, depth int) []pair {
 	v = deref(v)
+	if depth >= maxMergeDepth {
+		l.errorf(v, path, "", "merge keys (<<) nest more than %d deep", maxMergeDepth)
+		return nil
+	}
 	var srcs []*yaml.Node
 	switch v.Kind {
 	case yaml.MappingNode:
@@ -232,10 +239,16 @@ func (l *loader) mergePairs(v *yaml.Node, path string) []pair {
 			l.errorf(m, path, "", "a merge key (<<) takes a mapping or a list of mappings, got %s", kindName(m))
 			continue
 		}
+		var inner []pair
 		for i := 0; i+1 < len(m.Content); i += 2 {
 			k := deref(m.Content[i])
+			if k.ShortTag() == "!!merge" {
+				inner = append(inner, l.mergeDepth(m.Content[i+1], path, depth+1)...)
+				continue
+			}
 			out = append(out, pair{k.Value, k, m.Content[i+1]})
 		}
+		out = append(out, inner...)
 	}
 	return out
 }

@@ -73,3 +73,31 @@ steps:
 		t.Fatalf("deps of c = %v, want [b]", got)
 	}
 }
+
+// TestNestedMerges: a merged mapping's own merge keys apply too (an anchor
+// built on another), its explicit keys winning, as YAML's merge key says;
+// a merge that loops through aliases is an error, not a hang.
+func TestNestedMerges(t *testing.T) {
+	src := `version: 1
+name: nested
+steps:
+  - id: a
+    action: core.log
+    retry: &retry {attempts: 3, delay: 1s}
+    timeout: &timeout 5s
+  - &base
+    <<: {retry: *retry, timeout: *timeout, action: core.log}
+    id: b
+    action: core.set
+  - <<: *base
+    id: c
+    with: {x: 1}
+`
+	rb, diags := Check("nested.yaml", []byte(src), nil)
+	if len(diags) > 0 {
+		t.Fatalf("unexpected diagnostics:\n%s", diags.Render())
+	}
+	if s := rb.Steps[2]; s.Action != "core.set" || s.Retry == nil || s.Retry.Attempts != 3 || s.Timeout.String() != "5s" {
+		t.Fatalf("nested merge not applied: action %q, retry %+v", s.Action, s.Retry)
+	}
+}

@@ -429,10 +429,10 @@ func TestJSONSchemaMatchesLoader(t *testing.T) {
 		name, got string
 		re        *regexp.Regexp
 	}{
-		{"runbook name", jsonSchemaDef(t, defs, "runbookName")["pattern"].(string), nameRe},
-		{"step id", jsonSchemaDef(t, defs, "stepId")["pattern"].(string), stepIDRe},
-		{"identifier", jsonSchemaDef(t, defs, "identifier")["pattern"].(string), identRe},
-		{"action", actionPattern, actionNameRe},
+		{"runbook name", jsonSchemaDef(t, defs, "runbookName")["pattern"].(string), nameRe()},
+		{"step id", jsonSchemaDef(t, defs, "stepId")["pattern"].(string), stepIDRe()},
+		{"identifier", jsonSchemaDef(t, defs, "identifier")["pattern"].(string), identRe()},
+		{"action", actionPattern, actionNameRe()},
 	} {
 		if c.got != c.re.String() {
 			t.Errorf("%s pattern: schema %q, loader %q", c.name, c.got, c.re)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -75,7 +76,7 @@ func emptyDiag(s *source) Diagnostic {
 		"file is empty; a runbook needs at least version, name and steps")
 }
 
-var yamlLineRe = regexp.MustCompile(`^line (\d+): `)
+var yamlLineRe = lazyRegexp(`^line (\d+): `)
 
 // syntaxDiag turns a yaml.v3 syntax error into a positioned diagnostic with
 // a hint for the mistakes runbook authors make most.
@@ -85,7 +86,7 @@ func syntaxDiag(s *source, err error) Diagnostic {
 	// one line early, and omits the line when that is the first one. The
 	// shortest prefix of the file that fails the same way is reliable.
 	line := 0
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRe().FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	}
@@ -219,4 +220,18 @@ func humanBytes(n int) string {
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// lazyRegexp returns a regexp compiled on first use: compiled at package
+// initialisation, it would cost every start of steward (and of anything
+// else that links this package), whether it loads a runbook or not.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
+// SyntaxError turns an error of yaml.v3 reading src (a YAML file of
+// Steward's other than a runbook: steward.yaml) into a diagnostic at its
+// line, as the loader reports a runbook's, with the same hints.
+func SyntaxError(file string, src []byte, err error) Diagnostic {
+	return syntaxDiag(newSource(file, src), err)
 }

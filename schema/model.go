@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"reflect"
 	"regexp"
 	"time"
 
@@ -93,7 +94,19 @@ type Schedule struct {
 	Timezone string
 	Location *time.Location
 	Inputs   *Value
+	// Catchup is what steward serve fires of the slots it missed while
+	// down: none, latest or all (default latest); Overlap what a slot
+	// does while an earlier run is active: skip, buffer_one, allow or
+	// cancel_other (default skip). See docs/schedules.md.
+	Catchup string
+	Overlap string
 }
+
+// Catch-up and overlap policies of a schedule.
+var (
+	CatchupPolicies = []string{"none", "latest", "all"}
+	OverlapPolicies = []string{"skip", "buffer_one", "allow", "cancel_other"}
+)
 
 // Step is one unit of work. Steps in on_failure use the same type.
 type Step struct {
@@ -154,7 +167,14 @@ type Approval struct {
 	// of names at run time (the role owner a policy file names, say).
 	Approvers      []string
 	ApproversValue *Value
-	Timeout        time.Duration
+	// Subjects are the people the step's change is about (the person
+	// being onboarded): none of them may decide it, even as a member of
+	// an approver group, even where self-approval is allowed. Written and
+	// resolved like Approvers (templates resolved when the step asks);
+	// an entry that resolves to nothing names nobody.
+	Subjects      []string
+	SubjectsValue *Value
+	Timeout       time.Duration
 }
 
 // Undo is the compensation run if the run later fails. The undo of a
@@ -263,6 +283,32 @@ type Expr struct {
 	Steps []string
 	// node is the YAML scalar holding the expression, to locate errors
 	node *scalarRef
+	// typed is the type of what it gives, as far as validation knows
+	// (the known outputs of steps included), or nil.
+	typed reflect.Type
+}
+
+// kind is the JSON kind of what e gives (see dataschema.Kind), when
+// validation knows it; "" when it does not. A number may be whole.
+func (e *Expr) kind() string {
+	if e == nil || e.typed == nil {
+		return ""
+	}
+	switch e.typed.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int64:
+		return "integer"
+	case reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map:
+		return "object"
+	}
+	return ""
 }
 
 // scalarRef remembers where an expression sits, to map offsets inside it to

@@ -18,6 +18,7 @@ vars:
 steps:
   - id: lookup
     action: core.set
+    with: {status: pending}
   - id: refund
     if: steps.lookup.outputs.status == "captured" && inputs.amount <= vars.limit
     action: core.log

@@ -9,11 +9,18 @@ import (
 )
 
 var (
-	nameRe       = regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`)
-	stepIDRe     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	identRe      = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-	actionNameRe = regexp.MustCompile(`^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_]*$`)
+	nameRe       = lazyRegexp(NamePattern)
+	stepIDRe     = lazyRegexp(`^[a-z][a-z0-9_]*$`)
+	identRe      = lazyRegexp(`^[a-z_][a-z0-9_]*$`)
+	actionNameRe = lazyRegexp(`^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_]*$`)
 )
+
+// NamePattern is what a runbook's name may be (SPEC section 1).
+const NamePattern = `^[a-z][a-z0-9-]{1,62}$`
+
+// IsName reports whether s may be a runbook's name: a few lower-case
+// letters, digits and dashes, so never a path.
+func IsName(s string) bool { return nameRe().MatchString(s) }
 
 // Keys of each mapping of the format, in the order the spec lists them.
 var (
@@ -21,9 +28,9 @@ var (
 	inputKeys       = []string{"type", "required", "default", "description", "enum", "pattern", "min", "max", "secret"}
 	stepKeys        = []string{"id", "name", "action", "with", "if", "needs", "for_each", "max_parallel", "retry", "timeout", "continue_on_error", "approval", "undo", "outputs"}
 	retryKeys       = []string{"attempts", "delay", "backoff", "max_delay", "jitter", "when"}
-	approvalKeys    = []string{"message", "approvers", "timeout"}
+	approvalKeys    = []string{"message", "approvers", "subjects", "timeout"}
 	undoKeys        = []string{"action", "if", "with", "timeout"}
-	scheduleKeys    = []string{"cron", "timezone", "inputs"}
+	scheduleKeys    = []string{"cron", "timezone", "inputs", "catchup", "overlap"}
 	concurrencyKeys = []string{"key"}
 )
 
@@ -53,7 +60,7 @@ func (l *loader) runbook(rb *Runbook, root *yaml.Node) {
 			rb.NamePos = nodePos(deref(p.v))
 			if s, ok := l.plainStr(p.v, "name"); ok {
 				rb.Name = s
-				if !nameRe.MatchString(s) {
+				if !nameRe().MatchString(s) {
 					l.errorf(p.v, "name", nameHint(s), "invalid runbook name %q: use 2 to 63 lowercase letters, digits and dashes, starting with a letter", s)
 				}
 			}
@@ -101,7 +108,7 @@ var requiredHint = map[string]string{
 
 func nameHint(s string) string {
 	fixed := strings.Trim(regexp.MustCompile(`[^a-z0-9-]+`).ReplaceAllString(strings.ToLower(s), "-"), "-")
-	if nameRe.MatchString(fixed) && fixed != s {
+	if nameRe().MatchString(fixed) && fixed != s {
 		return fmt.Sprintf("did you mean %q?", fixed)
 	}
 	return ""
@@ -130,7 +137,7 @@ func (l *loader) inputs(rb *Runbook, n *yaml.Node) {
 	for _, p := range pairs {
 		path := sub("inputs", p.key)
 		in := &Input{Name: p.key, Pos: nodePos(p.k), Type: TypeString}
-		if !identRe.MatchString(p.key) {
+		if !identRe().MatchString(p.key) {
 			l.errorf(p.k, path, "", "invalid input name %q: use lowercase letters, digits and _, starting with a letter or _", p.key)
 		}
 		fields, ok := l.mapping(p.v, path, inputKeys)
@@ -246,7 +253,7 @@ func (l *loader) vars(rb *Runbook, n *yaml.Node) {
 	pairs, _ := l.mapping(n, "vars", nil)
 	for _, p := range pairs {
 		path := sub("vars", p.key)
-		if !identRe.MatchString(p.key) {
+		if !identRe().MatchString(p.key) {
 			l.errorf(p.k, path, "", "invalid var name %q: use lowercase letters, digits and _, starting with a letter or _", p.key)
 		}
 		rb.Vars = append(rb.Vars, &Var{Name: p.key, Pos: nodePos(p.k), Value: l.value(p.v, path)})
@@ -273,7 +280,7 @@ func (l *loader) outputs(n *yaml.Node, path string) []*Output {
 	var outs []*Output
 	for _, p := range pairs {
 		op := sub(path, p.key)
-		if !identRe.MatchString(p.key) {
+		if !identRe().MatchString(p.key) {
 			l.errorf(p.k, op, "", "invalid output name %q: use lowercase letters, digits and _, starting with a letter or _", p.key)
 		}
 		outs = append(outs, &Output{Name: p.key, Pos: nodePos(p.k), Value: l.value(p.v, op)})

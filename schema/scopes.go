@@ -54,6 +54,8 @@ func (v *validator) compileStep(st *Step, base scope) {
 		add(v.compileValue(st.Approval.Message, base))
 		base.where = "approval.approvers"
 		add(v.compileValue(st.Approval.ApproversValue, base))
+		base.where = "approval.subjects"
+		add(v.compileValue(st.Approval.SubjectsValue, base))
 	}
 	if st.Retry != nil {
 		when := inner
@@ -61,7 +63,7 @@ func (v *validator) compileStep(st *Step, base scope) {
 		add(v.compile(st.Retry.When, when, wantBool))
 	}
 	out := inner
-	out.result, out.where = true, "outputs"
+	out.result, out.where, out.resultOf = true, "outputs", st.ID
 	for _, o := range st.Outputs {
 		add(v.compileValue(o.Value, out))
 	}

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -41,9 +42,9 @@ func (l *loader) step(n *yaml.Node, path string, onFailure bool) *Step {
 		case "id":
 			if s, ok := l.plainStr(p.v, fp); ok {
 				st.ID = s
-				if !stepIDRe.MatchString(s) || len(s) > 64 {
+				if !stepIDRe().MatchString(s) || len(s) > 64 {
 					hint := ""
-					if fixed := strings.ReplaceAll(strings.ToLower(s), "-", "_"); stepIDRe.MatchString(fixed) {
+					if fixed := strings.ReplaceAll(strings.ToLower(s), "-", "_"); stepIDRe().MatchString(fixed) {
 						hint = `did you mean "` + fixed + `"?`
 					}
 					l.errorf(p.v, fp, hint, "invalid step id %q: use lowercase letters, digits and _, starting with a letter", s)
@@ -125,9 +126,9 @@ func (l *loader) action(n *yaml.Node, path string) string {
 	if contains(BuiltinActions, s) {
 		return s
 	}
-	if plugin, _, _ := strings.Cut(s, "."); actionNameRe.MatchString(s) && plugin != "core" && plugin != "http" && plugin != "exec" {
+	if plugin, _, _ := strings.Cut(s, "."); actionNameRe().MatchString(s) && plugin != "core" && plugin != "http" && plugin != "exec" {
 		return s
-	} else if actionNameRe.MatchString(s) {
+	} else if actionNameRe().MatchString(s) {
 		hint := didYouMean(s, BuiltinActions)
 		if hint == "" {
 			hint = "built-ins: " + strings.Join(BuiltinActions, ", ")
@@ -216,6 +217,8 @@ func (l *loader) approval(n *yaml.Node, path string) *Approval {
 			}
 		case "approvers":
 			a.Approvers, a.ApproversValue = l.approvers(p.v, fp)
+		case "subjects":
+			a.Subjects, a.SubjectsValue = l.subjects(p.v, fp)
 		case "timeout":
 			a.Timeout, _ = l.duration(p.v, fp)
 		}
@@ -242,6 +245,40 @@ func (l *loader) approvers(n *yaml.Node, path string) ([]string, *Value) {
 		}
 		if strings.TrimSpace(s) == "" {
 			l.errorf(c, idx(path, i), "", "an approver cannot be empty")
+			return nil, nil
+		}
+		if g, ok := ApproverGroup(s); ok && g == "" && !HasTemplate(s) {
+			l.errorf(c, idx(path, i), "write group:NAME, NAME a group of approvals.groups in steward.yaml", "group: names no group")
+			return nil, nil
+		}
+		names = append(names, s)
+	}
+	return names, l.value(n, path)
+}
+
+// subjects reads approval.subjects: a list of people, each of which may
+// be a template; a group is not a subject.
+func (l *loader) subjects(n *yaml.Node, path string) ([]string, *Value) {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(n, path, "write a list: subjects: ['${{ inputs.user }}']", "expected a list of names, got %s", kindName(n))
+		return nil, nil
+	}
+	var names []string
+	for i, c := range n.Content {
+		s, ok := l.str(c, idx(path, i))
+		if !ok {
+			return nil, nil
+		}
+		if strings.TrimSpace(s) == "" {
+			l.errorf(c, idx(path, i), "", "a subject cannot be empty")
+			return nil, nil
+		}
+		if _, ok := ApproverGroup(s); ok {
+			l.errorf(c, idx(path, i), "name the person the change is about, such as '${{ inputs.user }}'", "a subject is a person, not a group")
 			return nil, nil
 		}
 		names = append(names, s)
@@ -288,7 +325,7 @@ func (l *loader) schedule(rb *Runbook, n *yaml.Node) {
 		if !ok {
 			continue
 		}
-		sc := &Schedule{Pos: nodePos(deref(c)), Timezone: "UTC", Location: time.UTC}
+		sc := &Schedule{Pos: nodePos(deref(c)), Timezone: "UTC", Location: time.UTC, Catchup: "latest", Overlap: "skip"}
 		var cronNode *yaml.Node
 		for _, p := range pairs {
 			fp := sub(path, p.key)
@@ -305,6 +342,10 @@ func (l *loader) schedule(rb *Runbook, n *yaml.Node) {
 						sc.Timezone, sc.Location = s, loc
 					}
 				}
+			case "catchup":
+				sc.Catchup = l.policy(p.v, fp, CatchupPolicies, sc.Catchup)
+			case "overlap":
+				sc.Overlap = l.policy(p.v, fp, OverlapPolicies, sc.Overlap)
 			case "inputs":
 				sc.Inputs = l.value(p.v, fp)
 				if sc.Inputs.Kind != KindMap && sc.Inputs.Kind != KindNull {
@@ -322,4 +363,22 @@ func (l *loader) schedule(rb *Runbook, n *yaml.Node) {
 		}
 		rb.Schedule = append(rb.Schedule, sc)
 	}
+}
+
+// policy reads one of a schedule's policy words; a word not in allowed is
+// an error with a did-you-mean, and def is kept.
+func (l *loader) policy(n *yaml.Node, path string, allowed []string, def string) string {
+	s, ok := l.plainStr(n, path)
+	if !ok {
+		return def
+	}
+	if !slices.Contains(allowed, s) {
+		hint := didYouMean(s, allowed)
+		if hint == "" {
+			hint = "one of: " + strings.Join(allowed, ", ")
+		}
+		l.errorf(n, path, hint, "unknown policy %q", s)
+		return def
+	}
+	return s
 }

@@ -20,11 +20,12 @@ func Validate(rb *Runbook, cat Catalog) Diagnostics {
 	if rb.src == nil {
 		return nil
 	}
-	v := &validator{rb: rb, src: rb.src, ids: map[string]*Step{}}
+	v := &validator{rb: rb, src: rb.src, ids: map[string]*Step{}, cat: cat}
 	v.stepIDs()
 	v.graph(rb.Steps)
 	v.graph(rb.OnFailure)
 	v.inputs()
+	v.outputShapes()
 	v.compileAll()
 	v.order()
 	if cat != nil {
@@ -56,6 +57,9 @@ type validator struct {
 	withPos Pos
 	// unusable is where each plugin that cannot be used was first named.
 	unusable map[string]Pos
+	cat      Catalog // nil: actions are not checked
+	// shapes are the known outputs of steps, by id (see outputShapes).
+	shapes map[string]*outShape
 }
 
 func (v *validator) errorAt(p Pos, path, hint, format string, args ...any) {

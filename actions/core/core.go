@@ -98,7 +98,8 @@ func (failAction) Spec() actions.Spec { return failSpec }
 
 func (failAction) Execute(_ context.Context, req *actions.Request) (map[string]any, error) {
 	msg, _ := req.With["message"].(string)
-	code, _ := req.With["code"].(string)
+	s, _ := req.With["code"].(string)
+	code := actions.Code(s)
 	if code == "" {
 		code = actions.CodeFailed
 	}
@@ -142,7 +143,8 @@ var runbookSpec = actions.Spec{
 	Name:        "core.runbook",
 	Description: "Runs another runbook as a sub-run and returns its outputs.",
 	Input: object([]string{"name"}, map[string]*schema.DataSchema{
-		"name":   str("the runbook to run, by name"),
+		"name": {Type: schema.Types{"string"}, Pattern: schema.NamePattern,
+			Description: "the runbook to run, by name (never a path): found as steward run NAME finds it, in its caller's Git commit first"},
 		"inputs": {Type: schema.Types{"object"}, Description: "its inputs"},
 	}),
 	Output: &schema.DataSchema{Type: schema.Types{"object"}, Description: "the sub-run's outputs"},

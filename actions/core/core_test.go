@@ -128,7 +128,11 @@ func TestReadFile(t *testing.T) {
 	if out["text"] != "roles: {}\n" || out["path"] != "files/policy.yaml" || out["bytes"] != 10 || out["sha256"] != hex.EncodeToString(sum[:]) {
 		t.Errorf("read %v", out)
 	}
-	for _, tc := range []struct{ path, code, msg string }{
+	for _, tc := range []struct {
+		path string
+		code actions.Code
+		msg  string
+	}{
 		{"/etc/passwd", actions.CodeInvalidInput, `"/etc/passwd" is not relative`},
 		{"../secret", actions.CodeInvalidInput, `"../secret" leaves the runbook's folder`},
 		{"files/../../secret", actions.CodeInvalidInput, "leaves the runbook's folder"},

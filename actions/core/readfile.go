@@ -39,7 +39,7 @@ var readFileSpec = actions.Spec{
 // Spec implements actions.Action.
 func (readFileAction) Spec() actions.Spec { return readFileSpec }
 
-func (readFileAction) Execute(_ context.Context, req *actions.Request) (map[string]any, error) {
+func (readFileAction) Execute(ctx context.Context, req *actions.Request) (map[string]any, error) {
 	p, _ := req.With["path"].(string)
 	bad := func(format string, args ...any) error {
 		return &actions.Error{Code: actions.CodeInvalidInput, Message: "core.read_file: " + fmt.Sprintf(format, args...)}
@@ -56,17 +56,74 @@ func (readFileAction) Execute(_ context.Context, req *actions.Request) (map[stri
 		return nil, &actions.Error{Code: CodeNotFound, Message: "core.read_file: this run has no runbook folder to read " + p + " from"}
 	}
 	clean := path.Clean(p)
-	f, err := req.Files.Open(clean)
+	// Only a regular file is opened: opening a named pipe waits for a
+	// writer, reading a device may never end.
+	info, err := fs.Stat(req.Files, clean)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &actions.Error{Code: CodeNotFound, Message: fmt.Sprintf("core.read_file: there is no file %s in the runbook's folder", clean)}
-		}
-		// A symbolic link out of the folder, a permission problem.
-		return nil, &actions.Error{Code: actions.CodeFailed, Message: fmt.Sprintf("core.read_file: %s cannot be read: %v", clean, unwrapPath(err))}
+		return nil, openError(clean, err)
+	}
+	if err := regular(clean, info.Mode()); err != nil {
+		return nil, err
+	}
+	// Reading honours ctx all the same (the step's timeout): a file
+	// replaced by a pipe since, a file system that hangs.
+	type read struct {
+		out map[string]any
+		err error
+	}
+	done := make(chan read, 1)
+	go func() {
+		out, err := readRegular(req.Files, clean)
+		done <- read{out, err}
+	}()
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// regular says why a file of mode m cannot be read, or nil for a regular
+// file.
+func regular(name string, m fs.FileMode) error {
+	if m.IsRegular() {
+		return nil
+	}
+	kind := "not a regular file"
+	switch {
+	case m.IsDir():
+		kind = "a folder, not a file"
+	case m&fs.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO), not a regular file"
+	case m&fs.ModeSocket != 0:
+		kind = "a socket, not a regular file"
+	case m&fs.ModeDevice != 0:
+		kind = "a device, not a regular file"
+	}
+	return &actions.Error{Code: actions.CodeInvalidInput, Message: fmt.Sprintf("core.read_file: %s is %s: it reads only regular files", name, kind)}
+}
+
+// openError is the error of a file that cannot be opened or stat'ed.
+func openError(clean string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return &actions.Error{Code: CodeNotFound, Message: fmt.Sprintf("core.read_file: there is no file %s in the runbook's folder", clean)}
+	}
+	// A symbolic link out of the folder, a permission problem.
+	return &actions.Error{Code: actions.CodeFailed, Message: fmt.Sprintf("core.read_file: %s cannot be read: %v", clean, unwrapPath(err))}
+}
+
+// readRegular reads the file clean of files, which was a regular file.
+func readRegular(files fs.FS, clean string) (map[string]any, error) {
+	f, err := files.Open(clean)
+	if err != nil {
+		return nil, openError(clean, err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return nil, bad("%s is a folder, not a file", clean)
+	if fi, err := f.Stat(); err == nil {
+		if err := regular(clean, fi.Mode()); err != nil {
+			return nil, err
+		}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxReadFile+1))
 	if err != nil {
@@ -84,8 +141,8 @@ func (readFileAction) Execute(_ context.Context, req *actions.Request) (map[stri
 
 // Error codes of core.read_file besides the common ones.
 const (
-	CodeNotFound = "not_found"
-	CodeTooLarge = "too_large"
+	CodeNotFound actions.Code = "not_found"
+	CodeTooLarge actions.Code = "too_large"
 )
 
 // unwrapPath drops the *fs.PathError wrapper, whose path is already in

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/stewardhq/steward/actions"
 )
 
 // tailLen is how many of the last bytes of a stream are kept apart from
@@ -19,6 +21,7 @@ type capped struct {
 	max       int
 	truncated bool
 	tail      []byte
+	written   int64 // bytes written in all
 }
 
 func newCapped(max int) *capped { return &capped{max: max} }
@@ -38,6 +41,7 @@ func (c *capped) Write(p []byte) (int, error) {
 	} else if len(p) > 0 {
 		c.truncated = true
 	}
+	c.written += int64(len(p))
 	c.tail = append(c.tail, p[max(0, len(p)-tailLen):]...)
 	if len(c.tail) > tailLen {
 		c.tail = append(c.tail[:0], c.tail[len(c.tail)-tailLen:]...)
@@ -45,14 +49,15 @@ func (c *capped) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// String is what was kept. When the cut fell inside a UTF-8 sequence, the
-// partial character is dropped.
-func (c *capped) String() string {
-	b := c.buf
-	if c.truncated {
-		b = trimPartialRune(b)
+// String is what was kept. When the output was cut, the partial character
+// at the cut is dropped, and so is the start of a secret there (see
+// actions.Request.CutEnd): the rest of the secret was not kept, so that
+// redacting the output would no longer find it.
+func (c *capped) String(req *actions.Request) string {
+	if !c.truncated {
+		return string(c.buf)
 	}
-	return string(b)
+	return req.CutEnd(string(trimPartialRune(c.buf)))
 }
 
 func trimPartialRune(b []byte) []byte {
@@ -67,19 +72,29 @@ func trimPartialRune(b []byte) []byte {
 	return b
 }
 
-// lastLine is the last non-empty line written, on valid UTF-8 and clipped
-// to clipLen characters.
-func (c *capped) lastLine() string {
-	lines := bytes.Split(c.tail, []byte("\n"))
+// lastLine is the last non-empty line written, on valid UTF-8, with the
+// request's secrets redacted, then clipped to clipLen characters (see
+// actions.Request.Clip). A line whose start was not kept (longer than
+// tailLen) starts with "…", so that the end of a secret cut there is
+// masked too.
+func (c *capped) lastLine(req *actions.Request) string {
+	tail := c.tail
+	cutStart := c.written > int64(len(tail))
+	if cutStart {
+		for len(tail) > 0 && !utf8.RuneStart(tail[0]) {
+			tail = tail[1:]
+		}
+	}
+	lines := bytes.Split(tail, []byte("\n"))
 	for i := len(lines) - 1; i >= 0; i-- {
 		line := strings.TrimSpace(strings.ToValidUTF8(string(lines[i]), "\uFFFD"))
 		if line == "" {
 			continue
 		}
-		if r := []rune(line); len(r) > clipLen {
-			line = string(r[:clipLen-1]) + "…"
+		if i == 0 && cutStart {
+			line = "…" + line
 		}
-		return line
+		return req.Clip(line, clipLen)
 	}
 	return ""
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -22,8 +24,8 @@ const Name = "exec"
 
 // Error codes of exec, besides the common ones of package actions.
 const (
-	CodeNotFound   = "not_found"
-	CodeExitStatus = "exit_status"
+	CodeNotFound   actions.Code = "not_found"
+	CodeExitStatus actions.Code = "exit_status"
 )
 
 const (
@@ -138,7 +140,8 @@ func parse(with map[string]any) (*input, error) {
 			return nil, invalid("with.command[%d] holds a NUL byte", i)
 		}
 	}
-	for k, v := range in.Env {
+	for _, k := range slices.Sorted(maps.Keys(in.Env)) {
+		v := in.Env[k]
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			return nil, invalid("with.env: %q is not a valid variable name", k)
 		}
@@ -286,7 +289,7 @@ func (action) Execute(ctx context.Context, req *actions.Request) (map[string]any
 	switch {
 	case err == nil:
 	case errors.As(err, &exitErr):
-		return nil, in.exitError(exitErr, stderr)
+		return nil, in.exitError(req, exitErr, stderr)
 	case errors.Is(err, exec.ErrWaitDelay):
 		// It exited 0, but a background process it started still holds
 		// stdout or stderr: what came after the exit is not kept.
@@ -302,8 +305,8 @@ func (action) Execute(ctx context.Context, req *actions.Request) (map[string]any
 	}
 	return map[string]any{
 		"exit_code": cmd.ProcessState.ExitCode(),
-		"stdout":    stdout.String(),
-		"stderr":    stderr.String(),
+		"stdout":    stdout.String(req),
+		"stderr":    stderr.String(req),
 		"truncated": stdout.truncated || stderr.truncated,
 	}, nil
 }
@@ -323,14 +326,14 @@ func (in *input) stopped(parent context.Context) *actions.Error {
 		Message: fmt.Sprintf("command %q did not finish within %s", name, in.timeout)}
 }
 
-func (in *input) exitError(ee *exec.ExitError, stderr *capped) *actions.Error {
+func (in *input) exitError(req *actions.Request, ee *exec.ExitError, stderr *capped) *actions.Error {
 	var msg string
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		msg = fmt.Sprintf("command %q was killed by signal %d (%v)", in.Command[0], int(ws.Signal()), ws.Signal())
 	} else {
 		msg = fmt.Sprintf("command %q exited with status %d", in.Command[0], ee.ExitCode())
 	}
-	if line := stderr.lastLine(); line != "" {
+	if line := stderr.lastLine(req); line != "" {
 		msg += ": " + line
 	}
 	return &actions.Error{Code: CodeExitStatus, Message: msg, Err: ee}

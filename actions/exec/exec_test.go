@@ -54,7 +54,7 @@ func cmd(argv ...string) []any {
 
 // wantCode checks that err is an *actions.Error with the code and
 // retryability given, and returns it.
-func wantCode(t *testing.T, err error, code string, retryable bool) *actions.Error {
+func wantCode(t *testing.T, err error, code actions.Code, retryable bool) *actions.Error {
 	t.Helper()
 	var ae *actions.Error
 	if !errors.As(err, &ae) {

@@ -48,6 +48,8 @@ func TestInvalidInput(t *testing.T) {
 		{map[string]any{"command": []any{"ls", 1}}, "with.command[1] must be a string"},
 		{map[string]any{"command": cmd("ls", "a\x00b")}, "NUL"},
 		{map[string]any{"command": cmd("ls"), "env": map[string]any{"A=B": "x"}}, "not a valid variable name"},
+		// Of several bad names, the first by name, every time (not in the map's order).
+		{map[string]any{"command": cmd("ls"), "env": map[string]any{"F=": "x", "E=": "x", "D=": "x", "C=": "x", "B=": "x", "A=": "x"}}, `"A=" is not a valid variable name`},
 		{map[string]any{"command": cmd("ls"), "env": map[string]any{"A": 1}}, "must be a string"},
 		{map[string]any{"command": cmd("ls"), "timeout": "0s"}, "positive duration"},
 		{map[string]any{"command": cmd("ls"), "timeout": "later"}, "invalid duration"},
@@ -73,10 +75,10 @@ func TestCapped(t *testing.T) {
 			t.Fatalf("Write = %d, %v", n, err)
 		}
 	}
-	if c.String() != "hello worl" || !c.truncated || cap(c.buf) > 10 {
-		t.Errorf("kept %q (cap %d), truncated=%v", c.String(), cap(c.buf), c.truncated)
+	if c.String(nil) != "hello worl" || !c.truncated || cap(c.buf) > 10 {
+		t.Errorf("kept %q (cap %d), truncated=%v", c.String(nil), cap(c.buf), c.truncated)
 	}
-	if got := c.lastLine(); got != "last line" {
+	if got := c.lastLine(nil); got != "last line" {
 		t.Errorf("lastLine = %q", got)
 	}
 	// The tail stays bounded however much is written.

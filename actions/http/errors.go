@@ -19,11 +19,11 @@ import (
 
 // Error codes of http.request, besides the common ones of package actions.
 const (
-	CodeUnexpectedStatus = "unexpected_status"
-	CodeConnection       = "connection"
-	CodeTLS              = "tls"
-	CodeTooLarge         = "response_too_large"
-	CodeTooManyRedirects = "too_many_redirects"
+	CodeUnexpectedStatus actions.Code = "unexpected_status"
+	CodeConnection       actions.Code = "connection"
+	CodeTLS              actions.Code = "tls"
+	CodeTooLarge         actions.Code = "response_too_large"
+	CodeTooManyRedirects actions.Code = "too_many_redirects"
 )
 
 // snippetLen is the most characters of a response body an error shows.
@@ -33,14 +33,14 @@ const snippetLen = 200
 func (in *input) what() string { return in.method + " " + in.shown }
 
 // statusError is the error for an answer whose status was not expected;
-// head is the start of its body.
-func (in *input) statusError(status int, head []byte) *actions.Error {
+// head is the start of its body, cut when the body is longer.
+func (in *input) statusError(req *actions.Request, status int, head []byte, cut bool) *actions.Error {
 	text := strconv.Itoa(status)
 	if st := http.StatusText(status); st != "" {
 		text += " " + st
 	}
 	msg := fmt.Sprintf("%s answered %s, expected %s", in.what(), text, in.expectWords())
-	if s := snippet(head); s != "" {
+	if s := snippet(req, head, cut); s != "" {
 		msg += ": " + s
 	}
 	return &actions.Error{
@@ -65,14 +65,21 @@ func (in *input) expectWords() string {
 	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
-// snippet is the start of a body on one line, at most snippetLen runes.
-func snippet(b []byte) string {
-	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
-	r := []rune(s)
-	if len(r) <= snippetLen {
-		return s
+// snippet is the start of a body on one line, at most snippetLen runes,
+// with the request's secrets redacted before it is cut (see
+// actions.Request.Clip): as the body came, then on one line, so that a
+// secret holding line breaks is found too. cut says the body went on
+// after b: it ends with "…", so that the start of a secret cut there is
+// masked.
+func snippet(req *actions.Request, b []byte, cut bool) string {
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	if cut {
+		s = strings.TrimSuffix(s, "\uFFFD") + "…"
 	}
-	return string(r[:snippetLen-1]) + "…"
+	if req != nil && req.Redact != nil {
+		s = req.Redact.String(s)
+	}
+	return req.Clip(strings.Join(strings.Fields(s), " "), snippetLen)
 }
 
 func (in *input) tooLarge() *actions.Error {

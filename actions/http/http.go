@@ -155,8 +155,12 @@ func (a *action) Execute(ctx context.Context, req *actions.Request) (map[string]
 
 	if !in.expected(resp.StatusCode) {
 		// A few bytes for the message are enough: the rest is not read.
-		head, _ := io.ReadAll(io.LimitReader(resp.Body, 4*snippetLen))
-		return nil, in.statusError(resp.StatusCode, head)
+		head, _ := io.ReadAll(io.LimitReader(resp.Body, 4*snippetLen+1))
+		cut := len(head) > 4*snippetLen
+		if cut {
+			head = head[:4*snippetLen]
+		}
+		return nil, in.statusError(req, resp.StatusCode, head, cut)
 	}
 	// The Content-Length of an answer to HEAD is that of the body a GET
 	// would get: there is no body to refuse.

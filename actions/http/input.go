@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,7 +169,8 @@ func parse(with map[string]any) (*input, error) {
 	in.url = u
 	in.shown = shownURL(u)
 
-	for name, v := range a.Headers {
+	for _, name := range slices.Sorted(maps.Keys(a.Headers)) {
+		v := a.Headers[name]
 		if !validHeaderName(name) {
 			return nil, invalid("with.headers: %q is not a valid header name", name)
 		}

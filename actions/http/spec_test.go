@@ -94,6 +94,8 @@ func TestInvalidInput(t *testing.T) {
 		{map[string]any{"url": "http://x", "headers": map[string]any{"Bad Name": "v"}}, "not a valid header name"},
 		{map[string]any{"url": "http://x", "headers": map[string]any{"A": 1}}, "must be a string"},
 		{map[string]any{"url": "http://x", "query": map[string]any{"a": []any{1}}}, "with.query.a"},
+		// Of several bad headers, the first by name, every time (not in the map's order).
+		{map[string]any{"url": "http://x", "headers": map[string]any{"F x": "v", "E x": "v", "D x": "v", "C x": "v", "B x": "v", "A x": "v"}}, `"A x" is not a valid header name`},
 		{map[string]any{"url": "http://x", "follow": true}, `unknown field "follow"`},
 	} {
 		_, err := do(t, context.Background(), tc.with)

@@ -1,12 +1,14 @@
 package main
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
-	"time"
+	"io"
 
 	"github.com/spf13/cobra"
-	"github.com/stewardhq/steward/engine/journal"
+	"github.com/stewardhq/steward/engine/printable"
+	"github.com/stewardhq/steward/engine/runs"
+	"github.com/stewardhq/steward/schema"
 )
 
 func newApproveCmd(g *globalFlags) *cobra.Command {
@@ -23,6 +25,13 @@ A run waits for a step's approval (its approval: in the runbook), or,
 after a crash, for a decision to run again an interrupted action that
 mutates and is not idempotent.
 
+A run whose core.runbook step started a sub-run that waits waits too,
+for the sub-run's question: name it by its path from the run,
+steward approve RUN_ID STEP.SUBSTEP (the steward run and steward show of
+the run print it), or by the sub-run's own id, steward approve
+RUN_ID.STEP SUBSTEP. The decision is recorded in the sub-run; the run
+goes on with the sub-run to its end, then with its own next steps.
+
 Who may decide: one of the step's approval.approvers (names, or groups
 defined in steward.yaml under approvals.groups), or anyone when it lists
 none, but never the person who started the run unless steward.yaml sets
@@ -33,17 +42,36 @@ Identity is your OS user name, or --as NAME. Locally that is only as
 strong as the OS account that runs steward: anyone who can run steward as
 you can approve as you. The server (steward serve) will authenticate it.
 
-Exit status: as steward run; 1 also when the decision is refused.`,
+One decision per question is recorded: when several people decide the
+same step at once, the first decision recorded counts, and the others are
+refused with who decided ("already decided by NAME"), exit status 1.
+
+Exit status: as steward run; 1 also when the decision is refused.
+
+` + runIDHelp + "\n\n" + serverHelp,
 		Example: `  steward approve 20261121-101502-3fa9c2d1 refund --comment "checked ticket 4711"
   steward approve 20261121-101502-3fa9c2d1 refund --deny --comment "wrong card"`,
 		Args: cobra.ExactArgs(2),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return completeRunID(g, waitingStatus)(cmd, args, toComplete)
+			}
+			return completeWaitingStep(g)(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
 				return err
 			}
 			id, step := args[0], args[1]
-			return goOn(cmd, g, f, id, func(x *execution, st *journal.State) error {
-				return decide(x, st, step, !deny, comment, actor(f.actor))
+			req := runs.DecideRequest{Step: step, Approved: !deny, By: actor(f.actor), Comment: comment}
+			if c, err := g.remote(); c != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				return goOnRemote(cmd, g, c, f, id, &req)
+			}
+			return goOn(cmd, g, f, id, step, func(svc *service, c *runs.Continuation) error {
+				return decide(cmd, c, req)
 			})
 		},
 	}
@@ -53,47 +81,52 @@ Exit status: as steward run; 1 also when the decision is refused.`,
 	return cmd
 }
 
-// decide checks that by may decide step of the run x goes on with, and
-// records the decision.
-func decide(x *execution, st *journal.State, step string, approved bool, comment, by string) error {
-	w, err := st.WaitingFor(step)
-	if err != nil {
-		return &exitError{code: exitInvalid, err: err}
-	}
-	var approvers []string
-	var timeout time.Duration
-	if s := stepOf(x.rb, step); s != nil && s.Approval != nil {
-		approvers, timeout = s.Approval.Approvers, s.Approval.Timeout
-	}
-	if w.Approvers != nil && !w.Interrupted {
-		// As resolved when the step asked: approvers may be templates.
-		approvers = w.Approvers
-	}
-	errw := x.cmd.ErrOrStderr()
-	now := time.Now()
-	if !w.Interrupted && timeout > 0 && now.Sub(w.Since) >= timeout {
-		// Nothing to record: the run goes on and the step fails.
-		fmt.Fprintf(errw, "the approval of step %s timed out at %s: nobody decided within %s; the step fails\n",
-			step, w.Since.Add(timeout).UTC().Format(time.RFC3339), timeout)
+// decide records a decision on what the continued run waits for.
+func decide(cmd *cobra.Command, c *runs.Continuation, req runs.DecideRequest) error {
+	errw := cmd.ErrOrStderr()
+	d, err := c.Decide(cmd.Context(), req)
+	var expired *runs.ExpiredError
+	switch {
+	case errors.As(err, &expired):
+		// Nothing recorded: the run goes on and the step fails.
+		fmt.Fprintln(errw, printable.String(expired.Error()))
 		return nil
+	case err != nil:
+		return serviceError(c.State().Run.ID, err)
 	}
-	policy := journal.Policy{Groups: x.cfg.Approvals.Groups, AllowSelfApproval: x.cfg.Approvals.AllowSelfApproval}
-	if err := policy.MayDecide(st, w, by, approvers); err != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("refused: %w", err)}
-	}
-	data, err := json.Marshal(&journal.Data{Step: step, Approved: approved, By: by, Comment: comment, Interrupted: w.Interrupted})
-	if err != nil {
-		return err
-	}
-	_, err = x.store.Append(x.cmd.Context(), journal.Batch{RunID: st.Run.ID, Sync: true,
-		Entries: []journal.Entry{{Type: journal.ApprovalDecided, Time: now, Data: data}}})
-	if err != nil {
-		return &exitError{code: exitFailed, err: err}
-	}
-	verb := "approved"
-	if !approved {
-		verb = "denied"
-	}
-	fmt.Fprintf(errw, "%s step %s of run %s as %s; the run goes on\n", verb, step, st.Run.ID, by)
+	continues := continuesOnError(c.Runbook(), d.Step)
+	// d.RunID is the sub-run's when the step is a sub-run's.
+	reportDecision(errw, d.RunID, d.Step, d.By, d.Approved, &continues)
 	return nil
+}
+
+// reportDecision tells, on errw, the decision recorded; continues says
+// whether the step continues on error, nil when it is not known here
+// (--server).
+func reportDecision(errw io.Writer, runID, step, by string, approved bool, continues *bool) {
+	what := fmt.Sprintf("step %s of run %s as %s", printable.Line(step), printable.Line(runID), printable.Line(by))
+	switch {
+	case approved:
+		fmt.Fprintf(errw, "approved %s; the run goes on\n", what)
+	case continues == nil:
+		fmt.Fprintf(errw, "denied %s: the step fails; the run goes on only if it continues on error\n", what)
+	case *continues:
+		fmt.Fprintf(errw, "denied %s: the step fails; it continues on error, so the run goes on\n", what)
+	default:
+		fmt.Fprintf(errw, "denied %s: the step fails, and so does the run (the undo of finished steps and on_failure run)\n", what)
+	}
+}
+
+// continuesOnError says whether the runbook's step id has
+// continue_on_error.
+func continuesOnError(rb *schema.Runbook, id string) bool {
+	if rb == nil {
+		return false
+	}
+	for _, st := range append(append([]*schema.Step(nil), rb.Steps...), rb.OnFailure...) {
+		if st.ID == id {
+			return st.ContinueOnError
+		}
+	}
+	return false
 }

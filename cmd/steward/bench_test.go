@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stewardhq/steward/engine/journal"
+	"github.com/stewardhq/steward/engine/journal/sqlite"
 	"github.com/stewardhq/steward/schema/schematest"
 )
 
@@ -120,5 +125,89 @@ func BenchmarkRunStuckTransaction(b *testing.B) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("%v\n%s", err, out)
 		}
+	}
+}
+
+// benchProcess times the whole steward process with args, which must
+// succeed.
+func benchProcess(b *testing.B, args ...string) {
+	b.Helper()
+	for b.Loop() {
+		if out, err := exec.Command(steward, args...).CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}
+
+// BenchmarkVersion: `steward version`, the floor of every steward command
+// (target: under 2x BenchmarkGoHello).
+func BenchmarkVersion(b *testing.B) {
+	benchProcess(b, "version")
+}
+
+// BenchmarkRuns: `steward runs` on a home of 1,000 finished runs, the
+// newest 20 listed (target: under 2x BenchmarkGoHello).
+func BenchmarkRuns(b *testing.B) {
+	home := b.TempDir()
+	fillJournal(b, home, 1000)
+	benchProcess(b, "--home", home, "runs")
+}
+
+// BenchmarkShow: `steward show` of a run of 3 steps made by `steward run`
+// (target: under 2x BenchmarkGoHello).
+func BenchmarkShow(b *testing.B) {
+	home := b.TempDir()
+	file := filepath.Join(b.TempDir(), "rb.yaml")
+	writeFile(b, file, "version: 1\nname: three\nsteps:\n  - id: a\n    action: core.set\n    with: {n: 1}\n"+
+		"  - id: b\n    action: core.set\n    with: {n: '${{ steps.a.outputs.n + 1 }}'}\n"+
+		"  - id: c\n    action: core.log\n    with: {message: 'n is ${{ steps.b.outputs.n }}'}\n")
+	out, err := exec.Command(steward, "--home", home, "run", file, "--progress", "plain").CombinedOutput()
+	if err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	m := startedRe.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("no run id in:\n%s", out)
+	}
+	benchProcess(b, "--home", home, "show", string(m[1]))
+}
+
+// fillJournal appends n finished runs of 3 records each (run.started,
+// step.finished, run.finished) to the journal under home, one Append per
+// run, through the store's API: what n short `steward run`s would leave,
+// without n processes.
+func fillJournal(tb testing.TB, home string, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(home)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer s.Close()
+	t := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	src := &journal.Source{Name: "bench", File: "bench.yaml",
+		Src: []byte("version: 1\nname: bench\nsteps:\n  - id: hello\n    action: core.set\n    with: {n: 1}\n")}
+	src.SHA256 = journal.HashBody(src.Src)
+	version := src.SHA256
+	for i := range n {
+		id := fmt.Sprintf("%s-%08x", t.Format("20060102-150405"), i)
+		end := t.Add(3 * time.Millisecond)
+		run := journal.Run{ID: id, Runbook: "bench", Version: version, Actor: "bench", Status: "succeeded",
+			StartedAt: t, UpdatedAt: end, FinishedAt: end, Host: "bench-host", PID: 4242}
+		started, _ := json.Marshal(map[string]any{"runbook": "bench", "version": version, "actor": "bench",
+			"inputs": map[string]any{"who": fmt.Sprint("user-", i)}})
+		b := journal.Batch{RunID: id, Run: &run, Entries: []journal.Entry{
+			{Type: "run.started", Time: t, Data: started},
+			{Type: "step.finished", Time: t.Add(2 * time.Millisecond),
+				Data: json.RawMessage(`{"step":"hello","attempt":1,"status":"succeeded","outputs":{"n":1}}`)},
+			{Type: "run.finished", Time: end, Data: json.RawMessage(`{"status":"succeeded"}`)},
+		}}
+		if i == 0 { // stored once, as steward run does
+			b.Source = src
+		}
+		if _, err := s.Append(ctx, b); err != nil {
+			tb.Fatal(err)
+		}
+		t = t.Add(time.Second)
 	}
 }

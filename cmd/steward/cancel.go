@@ -1,15 +1,18 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/stewardhq/steward/engine/journal"
+	"github.com/stewardhq/steward/engine"
+	"github.com/stewardhq/steward/engine/api"
+	"github.com/stewardhq/steward/engine/api/client"
+	"github.com/stewardhq/steward/engine/config"
+	"github.com/stewardhq/steward/engine/printable"
+	"github.com/stewardhq/steward/engine/runs"
+	"github.com/stewardhq/steward/schema"
 )
 
 func newCancelCmd(g *globalFlags) *cobra.Command {
@@ -21,18 +24,23 @@ func newCancelCmd(g *globalFlags) *cobra.Command {
 		Short: "Stop a run: running actions are cancelled and the undo of finished steps runs",
 		Long: `Cancel a run and record who asked.
 
-A run being run by another steward process on this host is sent SIGTERM,
-as Ctrl-C would: that process cancels running actions, runs the undo of
-the steps that finished, records the end and exits; cancel waits for it
-(at most --wait). A run that waits for an approval or was interrupted is
-cancelled here: no step starts, and the undo of finished steps runs in
-this process.
+The request is recorded in the journal. A run being executed by another
+steward process, on this host or another one sharing the store, sees it
+within a second (at its lease's next heartbeat) and stops as Ctrl-C would:
+running actions are cancelled, the undo of the steps that finished runs,
+and the run ends cancelled; cancel waits for that (at most --wait). No
+signal is sent to any process. A run that waits for an approval or was
+interrupted is cancelled here: no step starts, and the undo of finished
+steps runs in this process.
 
 Exit status: 0 the run is cancelled (or had already ended), 1 it could not
 be cancelled, 2 no such run, or its runbook no longer validates here (a
-plugin it uses was removed, say: nothing ran).`,
-		Example: `  steward cancel 20261121-101502-3fa9c2d1 --comment "customer withdrew the request"`,
-		Args:    cobra.ExactArgs(1),
+plugin it uses was removed, say: nothing ran).
+
+` + runIDHelp + "\n\n" + serverHelp,
+		Example:           `  steward cancel 20261121-101502-3fa9c2d1 --comment "customer withdrew the request"`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRunID(g, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
 				return err
@@ -47,70 +55,111 @@ plugin it uses was removed, say: nothing ran).`,
 }
 
 func cancelRun(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id, comment string, wait time.Duration) error {
-	store, err := openStore(g)
+	cfg, err := g.loadConfig(cmd)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	ctx := cmd.Context()
-	st, err := loadRun(ctx, store, id)
+	if c, err := g.remote(); c != nil || err != nil {
+		if err != nil {
+			return err
+		}
+		return cancelRemote(cmd, c, cfg, f, id, comment)
+	}
+	svc, err := newService(cmd, g, cfg)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	if id, err = resolveRunID(cmd, svc.Service, id); err != nil {
+		return err
+	}
+	creq, err := svc.continueRequest(id, actor(f.actor), f.inputs)
 	if err != nil {
 		return err
 	}
 	errw := cmd.ErrOrStderr()
-	if st.Run.Parent != "" {
-		return usageError("run %s is a sub-run of %s: cancel the run it belongs to (steward cancel %s)", id, st.Run.Parent, rootRun(id))
+	ctx, stop := interruptible(errw)
+	defer stop()
+	// The progress of a cancellation executed here: the run's runbook is
+	// known only once the service has loaded it.
+	var out *runOutput
+	progress := engine.SinkFunc(func(e *engine.Event) {
+		if out != nil && out.progress != nil {
+			out.progress.Event(e)
+		}
+	})
+	prepare := func(rb *schema.Runbook) {
+		out = newRunOutput(cmd, cfg, f.output, f.progress, rb)
+		out.runID = id
 	}
-	if st.Terminal() {
-		fmt.Fprintf(errw, "run %s already ended: %s; nothing to cancel\n", id, st.Run.Status)
+	res, err := svc.Cancel(ctx, runs.CancelRequest{ContinueRequest: creq, Comment: comment, Wait: wait, Progress: progress, Prepared: prepare})
+	var ended *runs.EndedError
+	var sub *runs.SubRunError
+	switch {
+	case errors.As(err, &ended):
+		fmt.Fprintf(errw, "run %s already ended: %s; nothing to cancel\n", printable.Line(id), printable.Line(ended.Status))
+		return nil
+	case errors.As(err, &sub):
+		return usageError("run %s is a sub-run of %s: cancel the run it belongs to (steward cancel %s)", id, sub.Parent, sub.Root)
+	case err != nil && out != nil:
+		return out.finish(nil, err)
+	case err != nil:
+		printDiagnostics(errw, err)
+		return serviceError(id, err)
+	}
+	if res.Result == nil {
+		fmt.Fprintf(errw, "run %s is %s\n", printable.Line(id), printable.Line(string(res.Status)))
 		return nil
 	}
-	by := actor(f.actor)
-	data, err := json.Marshal(&journal.Data{By: by, Comment: comment})
+	return cancelled(out.finish(res.Result, nil))
+}
+
+// cancelled is the exit status of a cancellation shown: 0 when the run
+// ended cancelled (or failed: its undo failed), as asked.
+func cancelled(err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code == exitFailed && ee.err == nil {
+		return nil // cancelled, as asked
+	}
+	return err
+}
+
+// cancelRemote is cancelRun with --server: the server cancels the run
+// and waits for it to end (it executes the undo of a waiting or
+// interrupted run itself); this shows how it ended, from the records
+// after the last one before, as a cancellation executed here is shown.
+func cancelRemote(cmd *cobra.Command, c *client.Client, cfg *config.Config, f *goOnFlags, id, comment string) error {
+	if err := refuseAs(cmd); err != nil {
+		return err
+	}
+	secrets, err := parseSecretInputs(f.inputs)
 	if err != nil {
 		return err
 	}
-	if _, err := store.Append(ctx, journal.Batch{RunID: id, Sync: true,
-		Entries: []journal.Entry{{Type: journal.CancelRequested, Time: time.Now(), Data: data}}}); err != nil {
-		return &exitError{code: exitFailed, err: err}
-	}
-	live, err := store.Live(ctx, id)
+	errw := cmd.ErrOrStderr()
+	doc, err := getRemote(cmd, c, id)
 	if err != nil {
-		return &exitError{code: exitFailed, err: err}
-	}
-	if !live {
-		x, inputs, err := continuation(cmd, g, store, st, f.inputs, by)
-		if err != nil {
-			return err
-		}
-		defer x.close()
-		x.output, x.progress, x.cancelled = f.output, f.progress, true
-		err = x.execute(inputs)
-		var ee *exitError
-		if errors.As(err, &ee) && ee.code == exitFailed && ee.err == nil {
-			return nil // cancelled, as asked
-		}
 		return err
 	}
-	host, _ := os.Hostname()
-	if st.Run.Host != host || st.Run.PID <= 0 {
-		return &exitError{code: exitFailed, err: fmt.Errorf("run %s is running on %s, not here: cancel it there", id, st.Run.Host)}
-	}
-	if err := syscall.Kill(st.Run.PID, syscall.SIGTERM); err != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("signalling process %d of run %s: %w", st.Run.PID, id, err)}
-	}
-	fmt.Fprintf(errw, "asked process %d to cancel run %s; waiting while it runs the undo…\n", st.Run.PID, id)
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		if live, err := store.Live(ctx, id); err == nil && !live {
-			run, err := store.Run(ctx, id)
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			fmt.Fprintf(errw, "run %s is %s\n", id, run.Status)
-			return nil
+	id = doc.Run.ID
+	_, err = c.Cancel(cmd.Context(), id, api.CancelRequest{Comment: comment, Inputs: secrets})
+	switch {
+	case isProblem(err, "ended"):
+		if doc, err = c.Get(cmd.Context(), id); err != nil {
+			return remoteError(errw, id, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		fmt.Fprintf(errw, "run %s already ended: %s; nothing to cancel\n", printable.Line(id), printable.Line(doc.Run.Status))
+		return nil
+	case isProblem(err, "sub-run"):
+		return usageError("%v: cancel the run it belongs to", err)
+	case err != nil:
+		return remoteError(errw, id, err)
 	}
-	return &exitError{code: exitFailed, err: fmt.Errorf("run %s still runs after %s: its process %d has not stopped", id, wait, st.Run.PID)}
+	ctx, stop := interruptible(errw)
+	defer stop()
+	rb, _ := remoteRunbook(ctx, c, doc.Run.Runbook, doc.Steps)
+	out := newRunOutput(cmd, cfg, f.output, f.progress, rb)
+	out.runID = id
+	res, err := follow(ctx, c, errw, id, lastSeq(doc), out.progress)
+	return cancelled(out.finish(res, remoteError(errw, id, err)))
 }

@@ -22,13 +22,19 @@ import (
 	"time"
 )
 
-// The crash suite starts crashRuns runs of crashRunbook through the real
-// CLI, kills each with SIGKILL at a random moment, then resumes it (and
-// kills some resumes too) until it ends, deciding like a person when a
+// The crash suite starts runs of crashRunbook through the real CLI, kills
+// each with SIGKILL at a random moment, then resumes it (and kills some
+// resumes too) until it ends, deciding like a person when a
 // non-idempotent action was interrupted. Every run shares one --home, so
-// crashWorkers processes journal into the same store at once.
+// crashWorkers processes journal into the same store at once. It starts
+// at least crashRuns runs, and more until crashKills kills have landed
+// after a run was recorded (a run that ends before its kill moment is
+// not killed; a kill before run.started is written leaves nothing to
+// check), at most crashMaxRuns.
 const (
 	crashRuns    = 200
+	crashKills   = 200
+	crashMaxRuns = 5 * crashRuns
 	crashWorkers = 4
 	// crashCalibrations are the clean runs that measure a run's time.
 	crashCalibrations = 2 * crashWorkers
@@ -47,7 +53,11 @@ const (
 
 // crashRunbook mixes read-only (GET), idempotent (PUT) and non-idempotent
 // (POST) requests, a for_each of PUTs, parallel branches, retries and
-// core.set steps that read outputs recorded before a crash.
+// core.set steps that read outputs recorded before a crash. Its pause is
+// a long read-only step after a finished read-only one (reserved): the
+// records of reserved are written, and shown, by the recorder's timer
+// (journal.FlushEvery) while pause runs, so that kills land after
+// progress that only the timer wrote.
 const crashRunbook = `version: 1
 name: crash
 inputs:
@@ -64,6 +74,12 @@ steps:
   - id: reserve
     action: http.request
     with: {method: PUT, url: '${{ inputs.base }}/reserve'}
+  - id: reserved
+    action: core.set
+    with: {ok: true}
+  - id: pause
+    action: core.sleep
+    with: {duration: 150ms}
   - id: charge
     action: http.request
     with: {method: POST, url: '${{ inputs.base }}/charge'}
@@ -135,6 +151,22 @@ var crashPOSTs = map[string]bool{"charge": true, "ledger": true, "notify": true,
 // crashStartedRe finds the run id in the first line of plain progress.
 var crashStartedRe = regexp.MustCompile(`run (\d{8}-\d{6}-[0-9a-f]{8}) started`)
 
+// crashSucceededRe finds the main steps plain progress shows as succeeded.
+var crashSucceededRe = regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ([a-z][a-z0-9_]*) +succeeded `)
+
+// crashPauseRe finds the long read-only step shown running.
+var crashPauseRe = regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  pause +running`)
+
+// shownSucceeded are the main steps a process's progress showed as
+// succeeded.
+func shownSucceeded(stdout string) []string {
+	var steps []string
+	for _, m := range crashSucceededRe.FindAllStringSubmatch(stdout, -1) {
+		steps = append(steps, m[1])
+	}
+	return steps
+}
+
 // peerCall is one kind of request the peer got.
 type peerCall struct{ method, path, key, run string }
 
@@ -176,7 +208,13 @@ type crashSuite struct {
 
 	runKills, cleanRuns, unrecorded   atomic.Int64
 	resumes, approves, denies, kills2 atomic.Int64
-	twoWaits                          atomic.Int64 // times a run waited for two decisions at once
+	// shownKilled counts the steps that killed processes had shown as
+	// succeeded: each is checked against the journal.
+	shownKilled atomic.Int64
+	// inPause counts the kills that landed in the long read-only step:
+	// the progress showed it running, not finished.
+	inPause  atomic.Int64
+	twoWaits atomic.Int64 // times a run waited for two decisions at once
 
 	mu      sync.Mutex
 	decided map[string]int // decisions asked for, by step
@@ -206,6 +244,7 @@ type crashShown struct {
 		Type string    `json:"type"`
 		Data struct {
 			Step    string `json:"step"`
+			Phase   string `json:"phase"`
 			Index   *int   `json:"index"`
 			Attempt int    `json:"attempt"`
 			Status  string `json:"status"`
@@ -224,6 +263,16 @@ func (d *crashShown) records(step string) string {
 		}
 	}
 	return b.String()
+}
+
+// succeeded says whether the journal records the main step as succeeded.
+func (d *crashShown) succeeded(step string) bool {
+	for _, r := range d.Timeline {
+		if r.Type == "step.finished" && r.Data.Step == step && r.Data.Phase == "" && r.Data.Status == "succeeded" {
+			return true
+		}
+	}
+	return false
 }
 
 // crashJournal is what a run's records say of its processes and steps.
@@ -434,12 +483,32 @@ func (s *crashSuite) crash(n int) (*crashOutcome, error) {
 		}
 	}
 	kills := 0
+	// shown are the steps a process's progress showed as succeeded, by
+	// the command that showed them.
+	shown := map[string]string{}
 	for i := 0; ; i++ {
 		if i == crashSteps {
 			return o, fmt.Errorf("still %s after %d continuations", o.final.Run.Status, crashSteps)
 		}
 		if o.final, err = s.show(id); err != nil {
 			return o, err
+		}
+		// What any process showed as succeeded is succeeded in the
+		// journal, even when it was killed right after.
+		for _, step := range shownSucceeded(r.stdout) {
+			if !o.final.succeeded(step) {
+				return o, fmt.Errorf("%s (killed: %v) showed step %s succeeded, but the journal does not record it\nprogress:\n%s\nrecords:\n%s",
+					after, killed, step, r.stdout, o.final.records(step))
+			}
+			if killed {
+				s.shownKilled.Add(1)
+			}
+			if _, ok := shown[step]; !ok {
+				shown[step] = after
+			}
+		}
+		if killed && crashPauseRe.MatchString(r.stdout) && !slices.Contains(shownSucceeded(r.stdout), "pause") {
+			s.inPause.Add(1)
 		}
 		status := o.final.Run.Status
 		if want != "" && status != want {
@@ -467,6 +536,9 @@ func (s *crashSuite) crash(n int) (*crashOutcome, error) {
 			s.mu.Unlock()
 			if !w.Interrupted {
 				return o, fmt.Errorf("waits for step %s, which has no approval and was not interrupted", w.Step)
+			}
+			if by, ok := shown[w.Step]; ok {
+				return o, fmt.Errorf("asks whether to run step %s again, which %s showed as succeeded", w.Step, by)
 			}
 			if !crashPOSTs[w.Step] {
 				return o, fmt.Errorf("waits for a decision on step %s, which is not a non-idempotent action", w.Step)
@@ -599,17 +671,25 @@ func TestCrashResume(t *testing.T) {
 			}
 		})
 	}
-	for n := range crashRuns {
-		next <- n
+	started := 0
+	// kills landed in recorded runs.
+	kills := func() int64 { return s.runKills.Load() - s.unrecorded.Load() + s.kills2.Load() }
+	for ; started < crashMaxRuns && (started < crashRuns || kills() < crashKills); started++ {
+		next <- started
 	}
 	close(next)
 	wg.Wait()
+	if k := kills(); k < crashKills {
+		t.Errorf("%d kills landed in recorded runs in %d runs, want at least %d", k, started, crashKills)
+	}
 	crashCheck(t, s, peer, outcomes)
-	t.Logf("%d runs: %d kills landed (%d before the run was recorded), %d ended before the kill; "+
-		"%d resumes, %d approve and %d approve --deny (waits by step: %v, %d times for two steps at once), %d of these %d killed; took %s",
-		crashRuns, s.runKills.Load(), s.unrecorded.Load(), s.cleanRuns.Load(),
+	t.Logf("%d runs: %d kills landed in recorded runs; of the runs, %d kills landed (%d before the run was recorded), %d ended before the kill; "+
+		"%d resumes, %d approve and %d approve --deny (waits by step: %v, %d times for two steps at once), %d of these %d killed; "+
+		"%d steps shown succeeded by killed processes, each succeeded in the journal; %d kills landed in the long read-only step; took %s",
+		started, kills(), s.runKills.Load(), s.unrecorded.Load(), s.cleanRuns.Load(),
 		s.resumes.Load(), s.approves.Load(), s.denies.Load(), s.decided, s.twoWaits.Load(),
-		s.kills2.Load(), s.resumes.Load()+s.approves.Load()+s.denies.Load(), time.Since(begin).Round(time.Millisecond))
+		s.kills2.Load(), s.resumes.Load()+s.approves.Load()+s.denies.Load(), s.shownKilled.Load(), s.inPause.Load(),
+		time.Since(begin).Round(time.Millisecond))
 }
 
 // crashCheck checks the journal and the peer's counts once every run is

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,263 +9,159 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
+	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/actions/core"
 	"github.com/stewardhq/steward/engine"
 	"github.com/stewardhq/steward/engine/config"
 	"github.com/stewardhq/steward/engine/journal"
+	"github.com/stewardhq/steward/engine/journal/postgres"
 	"github.com/stewardhq/steward/engine/journal/sqlite"
+	"github.com/stewardhq/steward/engine/printable"
 	"github.com/stewardhq/steward/engine/progress"
 	"github.com/stewardhq/steward/engine/redact"
+	"github.com/stewardhq/steward/engine/runs"
 	"github.com/stewardhq/steward/plugins"
-	"github.com/stewardhq/steward/runbooks"
 	"github.com/stewardhq/steward/schema"
 )
 
-// openStore opens the journal under --home.
-func openStore(g *globalFlags) (journal.Store, error) {
-	s, err := sqlite.Open(g.home)
+// openStore opens the journal: the PostgreSQL database that
+// STEWARD_DATABASE_URL names, else the one steward.yaml's store names
+// (the variable wins: a replica, or a URL with a password, can be pointed
+// elsewhere without editing the file), else the embedded SQLite store
+// under --home.
+func openStore(cmd *cobra.Command, g *globalFlags) (journal.Store, error) {
+	url := os.Getenv("STEWARD_DATABASE_URL")
+	if url == "" {
+		cfg, err := g.loadConfig(cmd)
+		if err != nil {
+			return nil, err
+		}
+		url = cfg.Store
+	}
+	if url == "" {
+		s, err := sqlite.Open(g.home)
+		if err != nil {
+			return nil, &exitError{code: exitFailed, err: err}
+		}
+		return s, nil
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s, err := postgres.Open(ctx, url)
 	if err != nil {
 		return nil, &exitError{code: exitFailed, err: err}
 	}
 	return s, nil
 }
 
-// execution is one journaled execution of a run: a new run, or one that
-// goes on (resume, approve, cancel).
-type execution struct {
-	cmd      *cobra.Command
-	cfg      *config.Config
-	store    journal.Store
-	rb       *schema.Runbook
-	opts     engine.Options
-	run      journal.Run
-	source   *journal.Source // a new run's runbook content
-	origin   *journal.Origin
-	output   string
-	progress string
-	// cancelled runs the execution with its context already cancelled:
-	// no step starts and the undo of finished steps runs.
-	cancelled bool
-	// plugins is the plugin host of a run that goes on; close closes it.
+// release ends a command's use of the store, as the process exits next:
+// the SQLite store is detached (see sqlite.Store.Detach), another closed.
+func release(s journal.Store) {
+	if d, ok := s.(interface{ Detach() }); ok {
+		d.Detach()
+		return
+	}
+	s.Close()
+}
+
+// service is the run service of one command: the journal under --home,
+// the built-in actions and the plugins of steward.yaml, and this process
+// as the executor. close closes the plugins and the store.
+type service struct {
+	*runs.Service
+	cfg     *config.Config
+	store   journal.Store
 	plugins *plugins.Host
+	redact  *redact.Set // the command's secrets: plugin settings' and the run's
 }
 
-// close stops the plugins the execution started.
-func (x *execution) close() {
-	if x.plugins != nil {
-		x.plugins.Close()
+// close ends the command's use of the plugins and the store; the process
+// exits next (see release).
+func (s *service) close() {
+	if s.plugins != nil {
+		s.plugins.Close()
 	}
+	release(s.store)
 }
 
-// execute runs the execution under the run's lock, records it, prints its
-// progress and result, and returns the exit status of SPEC section 2.
-func (x *execution) execute(inputs map[string]any) error {
-	release, err := x.store.Acquire(context.Background(), x.run.ID)
-	if errors.Is(err, journal.ErrRunBusy) {
-		return &exitError{code: exitFailed, err: fmt.Errorf("run %s is being run by another process (pid %d on %s); wait for it, or steward cancel %s", x.run.ID, x.run.PID, x.run.Host, x.run.ID)}
+// newService wires the run service of a command.
+func newService(cmd *cobra.Command, g *globalFlags, cfg *config.Config) (*service, error) {
+	return newServiceWith(cmd, g, cfg, serviceOptions{})
+}
+
+// serviceOptions adapt the run service of a long-lived process (steward
+// serve, see serve.go); zero for a command.
+type serviceOptions struct {
+	// plugins adjusts the plugin host's options.
+	plugins func(*plugins.Options)
+	// store wraps the journal the service writes (metrics).
+	store func(journal.Store) journal.Store
+	// hold, when closed, stops executions gracefully (runs.Config.Hold).
+	hold <-chan struct{}
+}
+
+// newServiceWith wires a run service with o.
+func newServiceWith(cmd *cobra.Command, g *globalFlags, cfg *config.Config, o serviceOptions) (*service, error) {
+	set := &redact.Set{}
+	var adjust []func(*plugins.Options)
+	if o.plugins != nil {
+		adjust = append(adjust, o.plugins)
 	}
+	host, err := openPlugins(cmd, g, cfg, nil, set, adjust...)
 	if err != nil {
-		return &exitError{code: exitFailed, err: err}
+		return nil, err
 	}
-	defer release()
-
-	ctx, stop := interruptible(x.cmd.ErrOrStderr())
-	defer stop()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if x.cancelled {
-		cancel(errors.New("cancelled by request"))
-	}
-	host, _ := os.Hostname()
-	x.run.Host, x.run.PID, x.run.Status = host, os.Getpid(), string(engine.StatusRunning)
-	rec := journal.NewRecorder(x.store, journal.RecorderOptions{Run: x.run, Source: x.source, Origin: x.origin, Stop: cancel})
-	out := x.cmd.OutOrStdout()
-	var printer *progress.Printer
-	sinks := engine.Sinks{rec}
-	if x.output == "text" {
-		printer = newPrinter(out, x.progress, x.rb)
-		sinks = append(sinks, printer)
-	}
-	x.opts.Sink = sinks
-	x.opts.RunID = x.run.ID
-	res, err := engine.Run(ctx, x.rb, inputs, x.opts)
-	if printer != nil {
-		printer.Close()
-	}
-	if cerr := rec.Close(); cerr != nil {
-		fmt.Fprintf(x.cmd.ErrOrStderr(), "steward: %v: the run was stopped\n", cerr)
-		return &exitError{code: exitFailed}
-	}
+	store, err := openStore(cmd, g)
 	if err != nil {
-		return &exitError{code: exitInvalid, err: err}
+		host.Close()
+		return nil, err
 	}
-	shown := res.Redacted()
-	if x.output == "json" {
-		if err := writeJSON(out, shown); err != nil {
-			return err
-		}
-	} else {
-		printer.Summary(shown)
-	}
-	switch res.Status {
-	case engine.StatusSucceeded:
-		return nil
-	case engine.StatusWaiting:
-		x.printWaiting(res)
-		return &exitError{code: exitWaiting}
-	}
-	return &exitError{code: exitFailed}
-}
-
-// printWaiting tells, on stderr, the exact commands that decide what the
-// run waits for.
-func (x *execution) printWaiting(res *engine.Result) {
-	w := x.cmd.ErrOrStderr()
-	for _, s := range res.Steps {
-		if s.Status != engine.StatusWaiting {
-			continue
-		}
-		what := "approval"
-		if strings.HasPrefix(s.Reason, "waiting for a decision") {
-			what = "a decision to run it again after it was interrupted"
-		}
-		fmt.Fprintf(w, "run %s waits for %s of step %s:\n  steward approve %s %s --comment \"...\"\n  steward approve %s %s --deny --comment \"...\"\n",
-			res.ID, what, s.ID, res.ID, s.ID, res.ID, s.ID)
-		if len(s.Approvers) > 0 {
-			fmt.Fprintf(w, "  who may decide: %s\n", x.whoMayDecide(s.Approvers))
-		}
-	}
-}
-
-// whoMayDecide names the approvers, with the members of those that are
-// approvals groups in steward.yaml.
-func (x *execution) whoMayDecide(approvers []string) string {
-	parts := make([]string, len(approvers))
-	for i, a := range approvers {
-		parts[i] = a
-		if members, ok := x.cfg.Approvals.Groups[a]; ok {
-			parts[i] = fmt.Sprintf("%s (%s)", a, strings.Join(members, ", "))
-			if len(members) == 0 {
-				parts[i] = a + " (a group with no members in steward.yaml)"
-			}
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-// loadRun reads a run's state from the journal; an unknown id is bad
-// usage.
-func loadRun(ctx context.Context, store journal.Store, id string) (*journal.State, error) {
-	st, err := journal.Load(ctx, store, id)
-	if errors.Is(err, journal.ErrRunNotFound) {
-		return nil, &exitError{code: exitInvalid, err: fmt.Errorf("no run %s in the journal: steward runs lists them", id)}
-	}
-	if err != nil {
-		return nil, &exitError{code: exitFailed, err: err}
-	}
-	return st, nil
-}
-
-// continuation prepares the execution that goes on with a recorded run:
-// the exact runbook version it started with, its inputs (secret ones given
-// again), and what the journal says of its steps.
-func continuation(cmd *cobra.Command, g *globalFlags, store journal.Store, st *journal.State, secretInputs []string, by string) (*execution, map[string]any, error) {
-	cfg, err := g.loadConfig(cmd)
-	if err != nil {
-		return nil, nil, err
-	}
-	src, err := store.Source(cmd.Context(), st.Run.Version)
-	if err != nil {
-		return nil, nil, &exitError{code: exitFailed, err: fmt.Errorf("run %s: its runbook version %s: %w", st.Run.ID, short(st.Run.Version), err)}
+	var journalStore journal.Store = store
+	if o.store != nil {
+		journalStore = o.store(store)
 	}
 	clock := clockwork.NewRealClock()
-	// The runbook's folder as it is now: a data file read before the
-	// stop is not read again (the step finished; its outputs are reused).
-	files, _ := runbooks.FilesOf(src.File)
-	opts := engine.Options{Clock: clock, DryRun: st.Run.DryRun, Actor: st.Run.Actor, Version: st.Run.Version, Secret: envSecret,
-		Redact: &redact.Set{}, Files: files}
-	reg := newRegistry(clock, cfg.Runbooks, opts, &subRunJournal{store: store, by: by})
-	host, err := openPlugins(cmd, g, cfg, reg, opts.Redact)
+	hostname, _ := os.Hostname()
+	svc := runs.New(runs.Config{
+		Store: journalStore,
+		Actions: func(sub core.RunFunc) *actions.Registry {
+			reg := builtins(clock, sub)
+			reg.AddSource(host)
+			return reg
+		},
+		Resolve:    subRunResolver(g, cfg), // sources.go: pinned Git sources, then folders
+		Clock:      clock,
+		Secret:     envSecret,
+		Policy:     policy(cfg),
+		Host:       hostname,
+		PID:        os.Getpid(),
+		MaxSubRuns: cfg.Runs.MaxSubRuns,
+		Hold:       o.hold,
+
+		// sources.go: a pinned run's data files when it goes on (approve, resume)
+		PinnedFiles: pinnedFiles(g, cfg),
+	})
+	return &service{Service: svc, cfg: cfg, store: store, plugins: host, redact: set}, nil
+}
+
+// openRuns opens the run service for commands that only read runs (runs,
+// show): the journal, no actions. close closes the store.
+func openRuns(cmd *cobra.Command, g *globalFlags) (*runs.Service, func(), error) {
+	store, err := openStore(cmd, g)
 	if err != nil {
 		return nil, nil, err
 	}
-	opts.Registry = reg
-	rb, diags := schema.Check(src.File, src.Src, reg)
-	if err := refuseDiagnostics(cmd.ErrOrStderr(), src.File, diags); err != nil {
-		host.Close()
-		return nil, nil, &exitError{code: exitInvalid, err: fmt.Errorf("run %s: %w", st.Run.ID, errors.Unwrap(err))}
-	}
-	inputs, err := recordedInputs(rb, st, secretInputs)
-	if err != nil {
-		host.Close()
-		return nil, nil, err
-	}
-	x := &execution{cmd: cmd, cfg: cfg, store: store, rb: rb, opts: opts, output: "text", progress: "auto", plugins: host}
-	x.resumeFrom(st, by)
-	return x, inputs, nil
+	hostname, _ := os.Hostname()
+	svc := runs.New(runs.Config{Store: store, Host: hostname, PID: os.Getpid()})
+	return svc, func() { release(store) }, nil
 }
 
-// resumeFrom makes the execution go on from where the journal says the
-// run stands.
-func (x *execution) resumeFrom(st *journal.State, by string) {
-	resume := *st.Resume
-	resume.By = by
-	x.opts.Resume = &resume
-	x.opts.Approver = st.Approver(x.opts.Clock.Now)
-	x.run = st.Run
-	x.run.FinishedAt = time.Time{}
-}
-
-// recordedInputs are the run's inputs from its run.started record, with
-// the secret ones, which the journal never holds, given again.
-func recordedInputs(rb *schema.Runbook, st *journal.State, given []string) (map[string]any, error) {
-	inputs := map[string]any{}
-	for k, v := range st.Inputs {
-		inputs[k] = v
-	}
-	supplied := map[string]string{}
-	for _, kv := range given {
-		name, val, ok := strings.Cut(kv, "=")
-		if !ok || name == "" {
-			return nil, usageError("--input %q: write NAME=VALUE", kv)
-		}
-		supplied[name] = val
-	}
-	var missing []string
-	for _, in := range rb.Inputs {
-		val, ok := supplied[in.Name]
-		delete(supplied, in.Name)
-		if !in.Secret {
-			if ok {
-				return nil, usageError("--input %s: only secret inputs are given again; the others are the run's own", in.Name)
-			}
-			continue
-		}
-		if _, had := st.Inputs[in.Name]; !had {
-			continue
-		}
-		if !ok {
-			missing = append(missing, in.Name)
-			continue
-		}
-		v, err := engine.ParseInput(in, val)
-		if err != nil {
-			return nil, usageError("--input %s: is not a valid %s", in.Name, in.Type)
-		}
-		inputs[in.Name] = v
-	}
-	for name := range supplied {
-		return nil, usageError("--input %s: %s has no such input", name, rb.Name)
-	}
-	if len(missing) > 0 {
-		return nil, usageError("the journal never keeps secret inputs: give %s again with --input NAME=VALUE", strings.Join(missing, ", "))
-	}
-	return inputs, nil
-}
-
+// short is the first 12 characters of a hash.
 func short(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]
@@ -272,22 +169,213 @@ func short(sha string) string {
 	return sha
 }
 
-// newRunRecord describes a new run for the journal.
-func newRunRecord(id string, rb *schema.Runbook, doc *runbooks.Document, opts engine.Options, now time.Time) (journal.Run, *journal.Source, *journal.Origin) {
-	host, _ := os.Hostname()
-	run := journal.Run{ID: id, Runbook: rb.Name, Version: doc.SHA256, Actor: opts.Actor, Status: string(engine.StatusRunning),
-		DryRun: opts.DryRun, StartedAt: now, UpdatedAt: now}
-	src := &journal.Source{SHA256: doc.SHA256, Name: rb.Name, File: doc.File, Src: doc.Src}
-	origin := &journal.Origin{File: doc.File, SHA256: doc.SHA256, Host: host, PID: os.Getpid()}
-	if !strings.HasPrefix(doc.File, runbooks.BundledPrefix) {
-		origin.Commit = runbooks.GitCommit(doc.File)
+// continueRequest is the request to go on with run id as by, with the
+// secret inputs given again as NAME=VALUE.
+func (s *service) continueRequest(id, by string, secretInputs []string) (runs.ContinueRequest, error) {
+	secrets, err := parseSecretInputs(secretInputs)
+	if err != nil {
+		return runs.ContinueRequest{}, err
 	}
-	return run, src, origin
+	return runs.ContinueRequest{RunID: id, By: by, Secrets: secrets, Redact: s.redact}, nil
 }
 
-// writeJSON prints one indented JSON document.
+// parseSecretInputs reads the secret inputs given again as NAME=VALUE
+// (also for --server: remote.go).
+func parseSecretInputs(secretInputs []string) (map[string]string, error) {
+	secrets := map[string]string{}
+	for _, kv := range secretInputs {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, usageError("--input %q: write NAME=VALUE", kv)
+		}
+		secrets[name] = val
+	}
+	return secrets, nil
+}
+
+// runOutput renders a run as it goes and its end: live or plain progress
+// with a summary in text, one JSON document with -o json.
+type runOutput struct {
+	runID    string // of a run that goes on, for messages
+	cmd      *cobra.Command
+	cfg      *config.Config
+	output   string
+	style    string
+	printer  *progress.Printer
+	runbook  *schema.Runbook
+	progress engine.Sink
+}
+
+func newRunOutput(cmd *cobra.Command, cfg *config.Config, output, style string, rb *schema.Runbook) *runOutput {
+	o := &runOutput{cmd: cmd, cfg: cfg, output: output, style: style, runbook: rb}
+	if output == "text" {
+		o.printer = newPrinter(cmd.OutOrStdout(), style, rb)
+		o.progress = o.printer
+	}
+	return o
+}
+
+// finish prints the run's end, and returns the exit status of SPEC
+// section 2.
+func (o *runOutput) finish(res *engine.Result, err error) error {
+	if o.printer != nil {
+		o.printer.Close()
+	}
+	if err != nil {
+		return o.runError(err)
+	}
+	if o.output == "json" {
+		if err := writeJSON(o.cmd.OutOrStdout(), res); err != nil {
+			return err
+		}
+	} else {
+		o.printer.Summary(res)
+	}
+	switch res.Status {
+	case engine.StatusSucceeded:
+		return nil
+	case engine.StatusWaiting:
+		o.printWaiting(res)
+		return &exitError{code: exitWaiting}
+	}
+	return &exitError{code: exitFailed}
+}
+
+// runError is the exit status of a run that could not execute.
+func (o *runOutput) runError(err error) error {
+	var rec *runs.RecordingError
+	var busy *journal.BusyError
+	var inputs *engine.InputsError
+	switch {
+	case errors.As(err, &rec):
+		fmt.Fprintf(o.cmd.ErrOrStderr(), "steward: %s: the run was stopped\n", printable.String(userMessage(rec.Err.Error())))
+		return &exitError{code: exitFailed}
+	case errors.As(err, &busy):
+		l := busy.Lease
+		return &exitError{code: exitFailed, err: fmt.Errorf("run %s is being run by another process (pid %d on %s); wait for it, or steward cancel %s", l.RunID, l.PID, l.Host, l.RunID)}
+	case errors.As(err, &inputs):
+		return &exitError{code: exitInvalid, err: err}
+	}
+	return serviceError(o.runID, err)
+}
+
+// printWaiting tells, on stderr, the exact commands that decide what the
+// run waits for.
+func (o *runOutput) printWaiting(res *engine.Result) {
+	w := o.cmd.ErrOrStderr()
+	for _, s := range res.Steps {
+		if s.Status != engine.StatusWaiting {
+			continue
+		}
+		if len(s.Nested) > 0 {
+			o.printNested(res.ID, s)
+			continue
+		}
+		what := "approval"
+		if s.Interrupted {
+			what = "a decision to run it again after it was interrupted"
+		}
+		id, step := printable.Line(res.ID), printable.Line(s.ID)
+		fmt.Fprintf(w, "run %s waits for %s of step %s:\n  steward approve %s %s --comment \"...\"\n  steward approve %s %s --deny --comment \"...\"\n",
+			id, what, step, id, step, id, step)
+		if len(s.Approvers) > 0 {
+			fmt.Fprintf(w, "  who may decide: %s\n", printable.Line(whoMayDecide(o.cfg, s.Approvers)))
+		}
+		if len(s.Subjects) > 0 {
+			// approval.subjects: who the change is about.
+			fmt.Fprintf(w, "  never: %s (the change is about them)\n", printable.Line(strings.Join(s.Subjects, ", ")))
+		}
+	}
+}
+
+// printNested tells the commands that decide what the sub-runs of step s
+// wait for: by the path from the run (the sub-run's id works too).
+func (o *runOutput) printNested(runID string, s *engine.StepResult) {
+	w := o.cmd.ErrOrStderr()
+	id := printable.Line(runID)
+	for _, q := range s.Nested {
+		what := "approval"
+		if q.Interrupted {
+			what = "a decision to run it again after it was interrupted"
+		}
+		path := printable.Line(q.Step)
+		fmt.Fprintf(w, "run %s waits, through step %s, for %s of %s in a sub-run:\n  steward approve %s %s --comment \"...\"\n  steward approve %s %s --deny --comment \"...\"\n",
+			id, printable.Line(s.ID), what, path, id, path, id, path)
+		if len(q.Approvers) > 0 {
+			fmt.Fprintf(w, "  who may decide: %s\n", printable.Line(whoMayDecide(o.cfg, q.Approvers)))
+		}
+	}
+}
+
+// whoMayDecide names the approvers, with the members of those that are
+// approvals groups in steward.yaml.
+func whoMayDecide(cfg *config.Config, approvers []string) string {
+	return policy(cfg).Describe(approvers)
+}
+
+// policy is who may decide approvals, from steward.yaml.
+func policy(cfg *config.Config) journal.Policy {
+	return journal.Policy{Groups: cfg.Approvals.Groups, AllowSelfApproval: cfg.Approvals.AllowSelfApproval, Config: cfg.File}
+}
+
+// serviceError turns an error of the run service into the CLI's exit
+// status and message.
+func serviceError(id string, err error) error {
+	var (
+		invalid *runs.InvalidRunbookError
+		input   *runs.InputError
+		missing *runs.MissingSecretsError
+		refused *runs.RefusedError
+		decided *runs.AlreadyDecidedError
+		still   *runs.StillRunningError
+		sub     *runs.SubRunError
+		ee      *exitError
+	)
+	switch {
+	case errors.As(err, &ee):
+		return err
+	case errors.Is(err, runs.ErrNotFound):
+		return &exitError{code: exitInvalid, err: fmt.Errorf("no run %s in the journal: steward runs lists them", id)}
+	case errors.As(err, &invalid):
+		if invalid.RunID != "" {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("run %s: %w", invalid.RunID, err)}
+		}
+		return &exitError{code: exitInvalid, err: err}
+	case errors.As(err, &input):
+		return &exitError{code: exitInvalid, err: err}
+	case errors.As(err, &missing):
+		return usageError("the journal never keeps secret inputs: give %s again with --input NAME=VALUE", strings.Join(missing.Inputs, ", "))
+	case errors.As(err, &refused), errors.As(err, &decided), errors.As(err, &still):
+		return &exitError{code: exitFailed, err: err}
+	case errors.As(err, &sub):
+		return usageError("%v", err)
+	case errors.Is(err, runs.ErrNotWaiting):
+		// The sentinel reads "journal: the step is not waiting for a
+		// decision"; what follows it says which and what does wait.
+		msg := strings.TrimPrefix(err.Error(), runs.ErrNotWaiting.Error()+": ")
+		return &exitError{code: exitInvalid, err: fmt.Errorf("nothing to decide: %s", msg)}
+	}
+	return &exitError{code: exitFailed, err: err}
+}
+
+// printDiagnostics prints the problems of a runbook that cannot run.
+func printDiagnostics(w io.Writer, err error) {
+	var invalid *runs.InvalidRunbookError
+	if errors.As(err, &invalid) {
+		fmt.Fprint(w, printable.String(invalid.Diagnostics.Strict().Render()))
+	}
+}
+
+// writeJSON prints one indented JSON document, with the characters a
+// terminal acts on that encoding/json leaves raw (C1 controls, DEL)
+// escaped as \u00XX: the same JSON value (see printable.JSON).
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(printable.JSON(b.Bytes()))
+	return err
 }

@@ -105,12 +105,12 @@ func TestApprovalFourEyes(t *testing.T) {
 	}
 	r = homeRun(t, dir, home, nil, "approve", id, "refund", "--as", "mallory")
 	wantCode(t, r, exitFailed, "outsider")
-	if !strings.Contains(r.stderr, "mallory may not decide step refund: approvers are payments-leads, dana") {
+	if !strings.Contains(r.stderr, "mallory may not decide step refund: approvers are payments-leads (bruno, carla), dana") {
 		t.Fatalf("outsider refusal:\n%s", r.stderr)
 	}
 	r = homeRun(t, dir, home, nil, "approve", id, "lookup", "--as", "carla")
 	wantCode(t, r, exitInvalid, "a step that does not wait")
-	if !strings.Contains(r.stderr, "lookup; waiting: refund") {
+	if want := "steward: nothing to decide: step lookup of run " + id + " does not wait for one; it waits for refund\n"; r.stderr != want {
 		t.Fatalf("approving a step that does not wait:\n%s", r.stderr)
 	}
 
@@ -347,22 +347,8 @@ steps:
 // second step runs.
 func startHeld(t *testing.T, dir, home string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(steward, "--home", home, "run", "grant.yaml", "--progress", "plain")
-	cmd.Dir = dir
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	holding := regexp.MustCompile(`hold +running`)
-	for i := 0; i < 3000 && !holding.MatchString(out.String()); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !holding.MatchString(out.String()) {
-		cmd.Process.Kill()
-		t.Fatalf("the run did not reach its second step:\n%s", out.String())
-	}
-	return cmd, runID(t, result{stdout: out.String()})
+	cmd, _, id := startHeldOutput(t, dir, home)
+	return cmd, id
 }
 
 // TestKilledRunIsInterruptedThenCancelled: a run whose process was killed
@@ -410,12 +396,15 @@ func TestKilledRunIsInterruptedThenCancelled(t *testing.T) {
 	wantCode(t, homeRun(t, dir, home, nil, "audit", "verify"), exitOK, "audit verify")
 }
 
-// TestCancelLiveRun: steward cancel asks the process running the run to
-// stop, as Ctrl-C would, and waits for it.
+// TestCancelLiveRun: steward cancel, in another process, records the
+// request; the process running the run sees it at its lease's next
+// heartbeat (no signal: that process would say "cancelling: ..." on
+// SIGTERM or Ctrl-C), cancels the running action, runs the undo, ends the
+// run cancelled; cancel waits for it.
 func TestCancelLiveRun(t *testing.T) {
 	dir, home := t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(dir, "grant.yaml"), cancelRunbook)
-	cmd, id := startHeld(t, dir, home)
+	cmd, out, id := startHeldOutput(t, dir, home)
 	r := homeRun(t, dir, home, nil, "cancel", id, "--as", "bruno")
 	wantCode(t, r, exitOK, "cancel")
 	if !strings.Contains(r.stderr, "run "+id+" is cancelled") {
@@ -425,8 +414,55 @@ func TestCancelLiveRun(t *testing.T) {
 	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != exitFailed {
 		t.Fatalf("the cancelled run's process: %v, want exit 1", err)
 	}
+	if strings.Contains(out.String(), "cancelling:") {
+		t.Fatalf("the run's process was signalled:\n%s", out.String())
+	}
 	show := homeRun(t, dir, home, nil, "show", id)
 	if !strings.Contains(show.stdout, "grant (undo)  core.log  succeeded") {
 		t.Fatalf("the undo did not run:\n%s", show.stdout)
 	}
+	var doc struct {
+		Timeline []struct {
+			Time time.Time
+			Type string
+			Data map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(homeRun(t, dir, home, nil, "show", id, "-o", "json").stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var asked, stopped time.Time
+	for _, e := range doc.Timeline {
+		switch {
+		case e.Type == "run.cancel_requested":
+			asked = e.Time
+		case !asked.IsZero() && stopped.IsZero() && e.Data["step"] == "hold":
+			stopped = e.Time
+		}
+	}
+	if asked.IsZero() || stopped.IsZero() {
+		t.Fatalf("no cancel request, or nothing recorded of the held step after it:\n%s", show.stdout)
+	}
+	t.Logf("the running process stopped the held step %s after the cancel request was recorded", stopped.Sub(asked).Round(time.Millisecond))
+}
+
+// startHeldOutput is startHeld, with the run's output so far.
+func startHeldOutput(t *testing.T, dir, home string) (*exec.Cmd, *syncBuffer, string) {
+	t.Helper()
+	cmd := exec.Command(steward, "--home", home, "run", "grant.yaml", "--progress", "plain")
+	cmd.Dir = dir
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	holding := regexp.MustCompile(`hold +running`)
+	for i := 0; i < 3000 && !holding.MatchString(out.String()); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !holding.MatchString(out.String()) {
+		cmd.Process.Kill()
+		t.Fatalf("the run did not reach its second step:\n%s", out.String())
+	}
+	return cmd, out, runID(t, result{stdout: out.String()})
 }

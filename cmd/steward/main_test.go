@@ -11,12 +11,15 @@ import (
 )
 
 // steward is the path of the binary built once for these tests: every test
-// here runs the real CLI as a user would.
+// here runs the real CLI as a user would. It is alone in its folder, one
+// of the default plugin folders (the plugins are built beside it only
+// where a test puts them there).
 var steward string
 
 // pluginBins are the plugin binaries built for these tests, by plugin
-// name: the bundled plugins (example, payments, evm), testdata/echo-plugin
-// and the host's faulty test plugin.
+// name: the bundled plugins (example, payments, evm, access, notify,
+// helpdesk), testdata/echo-plugin
+// and the host's faulty test plugin (also as mistyped: see its doc).
 var pluginBins = map[string]string{}
 
 func TestMain(m *testing.M) {
@@ -25,11 +28,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	steward = filepath.Join(dir, "steward")
+	steward = filepath.Join(dir, "cli", "steward")
 	pkgs := map[string]string{steward: "."}
 	for name, pkg := range map[string]string{"example": "../../plugins/example", "payments": "../../plugins/payments",
-		"evm": "../../plugins/evm", "access": "../../plugins/access", "notify": "../../plugins/notify",
-		"echo": "./testdata/echo-plugin", "faulty": "../../plugins/testdata/faulty"} {
+		"evm": "../../plugins/evm", "access": "../../plugins/access", "notify": "../../plugins/notify", "helpdesk": "../../plugins/helpdesk",
+		"observability": "../../plugins/observability",
+		"echo":          "./testdata/echo-plugin", "faulty": "../../plugins/testdata/faulty"} {
 		pluginBins[name] = filepath.Join(dir, "steward-plugin-"+name)
 		pkgs[pluginBins[name]] = pkg
 	}
@@ -54,6 +58,8 @@ func TestMain(m *testing.M) {
 	if failed.Load() {
 		os.Exit(1)
 	}
+	// The faulty plugin behaves by the name it is installed under.
+	pluginBins["mistyped"] = pluginBins["faulty"]
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -3,19 +3,23 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/actions"
 	"github.com/stewardhq/steward/engine/config"
+	"github.com/stewardhq/steward/engine/printable"
 	"github.com/stewardhq/steward/engine/redact"
 	"github.com/stewardhq/steward/plugins"
 )
 
 // pluginPlaces are where plugins are looked for and pinned: steward.yaml's
-// plugins section, or the defaults under --home.
+// plugins section, or the defaults (see defaultPluginFolders). steward
+// plugins install puts a plugin in the first folder.
 type pluginPlaces struct {
 	folders []string
 	lock    string
@@ -24,12 +28,57 @@ type pluginPlaces struct {
 func (g *globalFlags) pluginPlaces(cfg *config.Config) pluginPlaces {
 	p := pluginPlaces{folders: cfg.Plugins.Folders, lock: cfg.Plugins.Lock}
 	if p.folders == nil {
-		p.folders = []string{filepath.Join(g.home, "plugins"), "bin"}
+		p.folders = defaultPluginFolders(g.home)
 	}
 	if p.lock == "" {
 		p.lock = filepath.Join(g.home, "plugins.lock")
 	}
 	return p
+}
+
+// defaultPluginFolders are, in order: HOME/plugins (where steward plugins
+// install puts plugins), the folder of the steward binary (symbolic links
+// followed: a release unpacked with its plugins, or go install's bin), and
+// ./bin of the current folder (make build in a checkout). A folder named
+// twice is kept at its first place; the binary's folder is spelled bin
+// when it is ./bin.
+func defaultPluginFolders(home string) []string {
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	folders := []string{filepath.Join(home, "plugins")}
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		dir := filepath.Dir(exe)
+		if abs(dir) == abs("bin") {
+			dir = "bin"
+		}
+		folders = append(folders, dir)
+	}
+	folders = append(folders, "bin")
+	out := folders[:0]
+	seen := map[string]bool{}
+	for _, f := range folders {
+		if a := abs(f); !seen[a] {
+			seen[a] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// installHint says how to install a plugin that is not installed: by
+// name for a bundled one, by path otherwise.
+func installHint(plugin string) string {
+	if slices.Contains(bundledPlugins, plugin) {
+		return fmt.Sprintf("steward plugins install %s builds and pins this bundled plugin", plugin)
+	}
+	return fmt.Sprintf("steward plugins install PATH installs and pins a built %s%s", plugins.Prefix, plugin)
 }
 
 // openPlugins returns the plugin host of a command, from steward.yaml,
@@ -40,13 +89,14 @@ func (g *globalFlags) pluginPlaces(cfg *config.Config) pluginPlaces {
 // the lines a plugin writes on stderr outside calls are printed on
 // steward's stderr as "plugin NAME: LINE", redacted with it. The caller
 // closes the host when the command ends, so that no plugin process
-// outlives steward.
-func openPlugins(cmd *cobra.Command, g *globalFlags, cfg *config.Config, reg *actions.Registry, set *redact.Set) (*plugins.Host, error) {
+// outlives steward. adjust, when given, changes the options last (steward
+// serve: backoff, logs, metrics).
+func openPlugins(cmd *cobra.Command, g *globalFlags, cfg *config.Config, reg *actions.Registry, set *redact.Set, adjust ...func(*plugins.Options)) (*plugins.Host, error) {
 	if set == nil {
 		set = &redact.Set{}
 	}
 	places := g.pluginPlaces(cfg)
-	host, err := plugins.New(plugins.Options{
+	opts := plugins.Options{
 		Folders:       places.folders,
 		LockFile:      places.lock,
 		AllowUnpinned: g.allowUnpinned,
@@ -61,7 +111,12 @@ func openPlugins(cmd *cobra.Command, g *globalFlags, cfg *config.Config, reg *ac
 		CacheDir:     filepath.Join(g.home, "cache", "plugins"),
 		StartTimeout: cfg.Plugins.StartTimeout,
 		Stderr:       pluginStderr(cmd.ErrOrStderr(), set),
-	})
+		InstallHint:  installHint,
+	}
+	for _, a := range adjust {
+		a(&opts)
+	}
+	host, err := plugins.New(opts)
 	if err != nil {
 		return nil, &exitError{code: exitInvalid, err: err}
 	}
@@ -79,7 +134,7 @@ func pluginStderr(w io.Writer, set *redact.Set) func(plugin, line string) {
 	return func(plugin, line string) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(w, "plugin %s: %s\n", plugin, set.String(line))
+		fmt.Fprintf(w, "plugin %s: %s\n", printable.Line(plugin), printable.Line(set.String(line)))
 	}
 }
 

@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/stewardhq/steward/engine/printable"
 	"github.com/stewardhq/steward/plugins"
 	"github.com/stewardhq/steward/schema"
 )
@@ -15,7 +17,7 @@ import (
 func newPluginsCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plugins",
-		Short: "List, describe and pin the installed action plugins",
+		Short: "List, describe, install and pin the action plugins",
 		Long: `A plugin adds actions to Steward: payments.get_payment, chains.tx_status...
 It is an executable named steward-plugin-NAME that Steward starts, talks to
 over gRPC (hashicorp/go-plugin) and reuses for the whole run; its actions
@@ -25,8 +27,10 @@ against them), whether it mutates, whether it is idempotent, and which
 outputs are secrets (redacted like secret inputs).
 
 Plugins are looked for in the folders of steward.yaml's plugins.folders,
-in order, by default $STEWARD_HOME/plugins (see --home) then ./bin; the
-first folder that has a name wins. A plugin gets only its settings
+in order, by default $STEWARD_HOME/plugins (see --home), then the folder
+of the steward binary, then ./bin of the current folder; the first folder
+that has a name wins. steward plugins install copies a binary, or builds
+a bundled plugin, into the first folder and pins it. A plugin gets only its settings
 (plugins.settings.NAME in steward.yaml, where {secret: NAME} reads the
 environment variable STEWARD_SECRET_NAME) and a minimal environment:
 never steward's own variables or credentials.
@@ -45,13 +49,14 @@ Writing a plugin: docs/plugins.md.`,
 		Example: `  steward plugins list
   steward plugins describe payments
   steward plugins lock
+  steward plugins install evm
   steward --allow-unpinned plugins describe mine`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageError("name a command: steward plugins list, describe NAME or lock")
+			return usageError("name a command: steward plugins list, describe NAME, lock or install PATH|NAME")
 		},
 	}
-	cmd.AddCommand(newPluginsListCmd(g), newPluginsDescribeCmd(g), newPluginsLockCmd(g))
+	cmd.AddCommand(newPluginsListCmd(g), newPluginsDescribeCmd(g), newPluginsLockCmd(g), newPluginsInstallCmd(g))
 	return cmd
 }
 
@@ -135,7 +140,8 @@ func listPlugins(cmd *cobra.Command, g *globalFlags, output string) error {
 		fmt.Fprintf(errw, "no plugins in %s (a plugin is an executable named %sNAME)\n", folderList(places.folders), plugins.Prefix)
 		return nil
 	} else {
-		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+		out := printable.NewWriter(cmd.OutOrStdout()) // what a plugin says of itself
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tVERSION\tPROTOCOL\tLOCK\tACTIONS\tPATH")
 		for _, p := range list {
 			version, protocol, acts := "-", "-", "-"
@@ -147,10 +153,13 @@ func listPlugins(cmd *cobra.Command, g *globalFlags, output string) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		if err := out.Flush(); err != nil {
+			return err
+		}
 	}
 	for _, p := range list {
 		if p.Problem != "" {
-			fmt.Fprintf(errw, "%s: %s\n", p.Name, strings.TrimPrefix(p.Problem, "plugin "+p.Name+": "))
+			fmt.Fprintf(errw, "%s: %s\n", p.Name, printable.String(strings.TrimPrefix(p.Problem, "plugin "+p.Name+": ")))
 		}
 	}
 	if len(unpinned) > 0 {
@@ -208,6 +217,7 @@ changed, failed), 2 no such plugin.`,
 			}
 			return describePlugin(cmd, g, args[0], output)
 		},
+		ValidArgsFunction: completePlugin(g),
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
@@ -323,29 +333,35 @@ func lockPlugins(cmd *cobra.Command, g *globalFlags, output string) error {
 			Changes  []plugins.LockChange `json:"changes"`
 		}{places.lock, changes})
 	}
-	out := cmd.OutOrStdout()
 	pinned := 0
 	for _, c := range changes {
-		switch c.Change {
-		case "added":
-			fmt.Fprintf(out, "+ %s %s sha256:%s\n", c.Name, orDash(c.Version), short(c.SHA256))
-		case "updated":
-			v := orDash(c.Version)
-			if c.OldVersion != c.Version {
-				v = orDash(c.OldVersion) + " → " + v
-			}
-			fmt.Fprintf(out, "~ %s %s sha256:%s → sha256:%s\n", c.Name, v, short(c.OldSHA256), short(c.SHA256))
-		case "removed":
-			fmt.Fprintf(out, "- %s %s sha256:%s\n", c.Name, orDash(c.OldVersion), short(c.OldSHA256))
-			continue
-		default:
-			fmt.Fprintf(out, "= %s %s sha256:%s\n", c.Name, orDash(c.Version), short(c.SHA256))
+		printLockChange(cmd.OutOrStdout(), c)
+		if c.Change != "removed" {
+			pinned++
 		}
-		pinned++
 	}
 	if pinned == 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "no plugins in %s\n", folderList(places.folders))
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: %s pinned\n", places.lock, plural(pinned, "plugin"))
 	return nil
+}
+
+// printLockChange prints one change of the lock file: + added, ~ updated,
+// - removed, = unchanged.
+func printLockChange(out io.Writer, c plugins.LockChange) {
+	switch c.Change {
+	case "added":
+		fmt.Fprintf(out, "+ %s %s sha256:%s\n", c.Name, orDash(c.Version), short(c.SHA256))
+	case "updated":
+		v := orDash(c.Version)
+		if c.OldVersion != c.Version {
+			v = orDash(c.OldVersion) + " → " + v
+		}
+		fmt.Fprintf(out, "~ %s %s sha256:%s → sha256:%s\n", c.Name, v, short(c.OldSHA256), short(c.SHA256))
+	case "removed":
+		fmt.Fprintf(out, "- %s %s sha256:%s\n", c.Name, orDash(c.OldVersion), short(c.OldSHA256))
+	default:
+		fmt.Fprintf(out, "= %s %s sha256:%s\n", c.Name, orDash(c.Version), short(c.SHA256))
+	}
 }

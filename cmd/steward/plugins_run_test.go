@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -97,7 +98,7 @@ steps:
 	diags := `refund.yaml:5:13: warning: steps[0].action: plugin "payments" is not installed: its with is not checked
     5 |     action: payments.refund
       |             ^
-  hint: install steward-plugin-payments in a plugin folder (steward plugins list)
+  hint: no steward-plugin-payments in the plugin folders (HOME/plugins, STEWARD_DIR, bin); steward plugins install payments builds and pins this bundled plugin
 refund.yaml:8:13: warning: steps[1].action: plugin "exampel" is not installed: its with is not checked
     8 |     action: exampel.add_ticket_note
       |             ^
@@ -170,12 +171,16 @@ steward: tx.yaml is invalid: 3 problems; nothing ran
 	}
 	show := homeRun(t, dir, home, nil, "show", runID(t, r))
 	wantCode(t, show, exitOK, "show")
+	// The note step's first attempt is in its step.started line, or in an
+	// attempt.started line of its own when the recorder wrote step.started
+	// before the attempt began (the columns are then wider).
 	for _, want := range []string{
-		"step.log       lookup attempt=1 level=info message=looking up 0x5c504e…b22060 on ethereum",
-		"step.started   note action=example.add_ticket_note attempt=1 idempotent=true",
+		`step\.log +lookup attempt=1 level=info message=looking up 0x5c504e…b22060 on ethereum`,
+		`step\.started +note action=example\.add_ticket_note`,
+		`(step|attempt)\.started +note (action=example\.add_ticket_note )?attempt=1 idempotent=true`,
 	} {
-		if !strings.Contains(show.stdout, want) {
-			t.Errorf("show does not print %q:\n%s", want, show.stdout)
+		if !regexp.MustCompile(want).MatchString(show.stdout) {
+			t.Errorf("show does not print %s:\n%s", want, show.stdout)
 		}
 	}
 }

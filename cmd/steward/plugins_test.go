@@ -53,11 +53,12 @@ func pinnedHome(t *testing.T, names ...string) string {
 }
 
 // wantPrinted checks a command's exit status and exactly what it printed,
-// with the home shown as HOME.
+// with the home shown as HOME and the steward binary's folder as
+// STEWARD_DIR.
 func wantPrinted(t *testing.T, r result, home string, code int, stdout, stderr string) {
 	t.Helper()
-	out := strings.ReplaceAll(r.stdout, home, "HOME")
-	errs := strings.ReplaceAll(r.stderr, home, "HOME")
+	out := strings.ReplaceAll(strings.ReplaceAll(r.stdout, home, "HOME"), filepath.Dir(steward), "STEWARD_DIR")
+	errs := strings.ReplaceAll(strings.ReplaceAll(r.stderr, home, "HOME"), filepath.Dir(steward), "STEWARD_DIR")
 	if r.code != code || out != stdout || errs != stderr {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s\nwant:\n%s", r.code, code, out, stdout, errs, stderr)
 	}
@@ -69,7 +70,7 @@ func wantPrinted(t *testing.T, r result, home string, code int, stdout, stderr s
 func TestPluginsListLock(t *testing.T) {
 	dir, home := t.TempDir(), t.TempDir()
 	wantPrinted(t, homeRun(t, dir, home, nil, "plugins", "list"), home, exitOK, "",
-		"no plugins in HOME/plugins, bin (a plugin is an executable named steward-plugin-NAME)\n")
+		"no plugins in HOME/plugins, STEWARD_DIR, bin (a plugin is an executable named steward-plugin-NAME)\n")
 	bin := installPlugin(t, home, "example")
 	sum := fileSHA256(t, bin)
 
@@ -136,7 +137,7 @@ func TestPluginsListLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantPrinted(t, homeRun(t, dir, home, nil, "plugins", "lock"), home, exitOK,
-		"- example 1.0.0 sha256:"+sum[:12]+"\n", "no plugins in HOME/plugins, bin\nwrote HOME/plugins.lock: 0 plugins pinned\n")
+		"- example 1.0.0 sha256:"+sum[:12]+"\n", "no plugins in HOME/plugins, STEWARD_DIR, bin\nwrote HOME/plugins.lock: 0 plugins pinned\n")
 }
 
 // TestPluginsChanged: a binary changed after it was locked is refused by
@@ -260,7 +261,7 @@ example.add_ticket_note
 		"steward: no plugin \"payments\" is installed: installed: example\n")
 	empty := t.TempDir()
 	wantPrinted(t, homeRun(t, dir, empty, nil, "plugins", "describe", "payments"), empty, exitInvalid, "",
-		"steward: no plugin \"payments\" is installed (no plugins in HOME/plugins, bin)\n")
+		"steward: no plugin \"payments\" is installed (no plugins in HOME/plugins, STEWARD_DIR, bin)\n")
 	wantPrinted(t, homeRun(t, dir, empty, nil, "plugins"), empty, exitInvalid, "",
-		"steward: name a command: steward plugins list, describe NAME or lock\n")
+		"steward: name a command: steward plugins list, describe NAME, lock or install PATH|NAME\n")
 }

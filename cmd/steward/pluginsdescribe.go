@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/engine/printable"
 	"github.com/stewardhq/steward/plugins"
 	"github.com/stewardhq/steward/schema"
 )
@@ -19,7 +20,10 @@ import (
 // printInstalled prints what steward plugins describe shows: the plugin,
 // then, when it could be described, its settings and each action.
 func printInstalled(cmd *cobra.Command, in *plugins.Installed, d *plugins.Description) {
-	out := cmd.OutOrStdout()
+	// What a plugin says of itself is printed with its control characters
+	// escaped.
+	out := printable.NewWriter(cmd.OutOrStdout())
+	defer out.Flush()
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "plugin\t%s\n", in.Name)
 	if d != nil {

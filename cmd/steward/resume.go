@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/engine"
 	"github.com/stewardhq/steward/engine/journal"
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/engine/printable"
+	"github.com/stewardhq/steward/engine/runs"
 )
 
 type goOnFlags struct {
@@ -19,7 +21,7 @@ type goOnFlags struct {
 func (f *goOnFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.inputs, "input", "i", nil, "a secret input again, as NAME=VALUE (the journal never keeps them)")
-	fl.StringVar(&f.actor, "as", "", "who you are (default: your user name)")
+	fl.Var((*identity)(&f.actor), "as", "who you are (default: your user name)")
 	fl.StringVarP(&f.output, "output", "o", "text", "text, or json: print only the final run document")
 	fl.StringVar(&f.progress, "progress", "auto", "auto, live or plain")
 }
@@ -56,15 +58,24 @@ steward approve RUN_ID STEP (run it again) or --deny (fail the step).
 The run goes on with the exact runbook version it started with, kept in
 the journal. Secret inputs are never kept: give them again with --input.
 
-Exit status: as steward run.`,
+Exit status: as steward run.
+
+` + runIDHelp + "\n\n" + serverHelp,
 		Example: `  steward resume 20261121-101502-3fa9c2d1
   steward resume 20261121-101502-3fa9c2d1 --input api_token="$TOKEN"`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRunID(g, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
 				return err
 			}
-			return goOn(cmd, g, f, args[0], nil)
+			if c, err := g.remote(); c != nil || err != nil {
+				if err != nil {
+					return err
+				}
+				return goOnRemote(cmd, g, c, f, args[0], nil)
+			}
+			return goOn(cmd, g, f, args[0], "", nil)
 		},
 	}
 	f.register(cmd)
@@ -73,44 +84,59 @@ Exit status: as steward run.`,
 
 // goOn continues a run; before, when set, runs first, once everything
 // the run needs to go on (its runbook, secret inputs) has been checked: it
-// records a decision, and the run goes on from the journal as it is then.
-func goOn(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id string, before func(*execution, *journal.State) error) error {
-	store, err := openStore(g)
+// records a decision on step deciding, and the run goes on from the
+// journal as it is then.
+func goOn(cmd *cobra.Command, g *globalFlags, f *goOnFlags, id, deciding string, before func(*service, *runs.Continuation) error) error {
+	cfg, err := g.loadConfig(cmd)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	st, err := loadRun(cmd.Context(), store, id)
+	svc, err := newService(cmd, g, cfg)
 	if err != nil {
 		return err
 	}
-	if st.Run.Parent != "" {
-		return usageError("run %s is a sub-run of %s: it goes on with its parent (steward resume %s)", id, st.Run.Parent, rootRun(id))
+	defer svc.close()
+	if id, err = resolveRunID(cmd, svc.Service, id); err != nil {
+		return err
 	}
-	if st.Terminal() {
-		fmt.Fprintf(cmd.ErrOrStderr(), "run %s already ended: %s; nothing to resume\n", id, st.Run.Status)
-		return exitForStatus(st.Run.Status)
-	}
-	if live, err := store.Live(cmd.Context(), id); err == nil && live {
-		return &exitError{code: exitFailed, err: fmt.Errorf("run %s is running in process %d on %s: nothing to resume", id, st.Run.PID, st.Run.Host)}
-	}
-	by := actor(f.actor)
-	x, inputs, err := continuation(cmd, g, store, st, f.inputs, by)
+	req, err := svc.continueRequest(id, actor(f.actor), f.inputs)
 	if err != nil {
 		return err
 	}
-	defer x.close()
+	req.Deciding = deciding
+	c, err := svc.Continue(cmd.Context(), req)
+	nothing := "nothing to resume"
 	if before != nil {
-		if err := before(x, st); err != nil {
-			return err
-		}
-		if st, err = loadRun(cmd.Context(), store, id); err != nil {
-			return err
-		}
-		x.resumeFrom(st, by)
+		nothing = "nothing to decide"
 	}
-	x.output, x.progress = f.output, f.progress
-	return x.execute(inputs)
+	var ended *runs.EndedError
+	var sub *runs.SubRunError
+	var busy *journal.BusyError
+	switch {
+	case errors.As(err, &ended):
+		fmt.Fprintf(cmd.ErrOrStderr(), "run %s already ended: %s; %s\n", printable.Line(id), printable.Line(ended.Status), nothing)
+		return exitForStatus(ended.Status)
+	case errors.As(err, &sub):
+		return usageError("run %s is a sub-run of %s: it goes on with its parent (steward resume %s)", id, sub.Parent, sub.Root)
+	case errors.As(err, &busy):
+		return &exitError{code: exitFailed, err: fmt.Errorf("run %s is running in process %d on %s: %s", id, busy.Lease.PID, busy.Lease.Host, nothing)}
+	case err != nil:
+		printDiagnostics(cmd.ErrOrStderr(), err)
+		return serviceError(id, err)
+	}
+	if before != nil {
+		if err := before(svc, c); err != nil {
+			return err
+		}
+	}
+	ctx, stop := interruptible(cmd.ErrOrStderr())
+	defer stop()
+	out := newRunOutput(cmd, cfg, f.output, f.progress, c.Runbook())
+	// The run that goes on: a decision on a sub-run's step continues its
+	// top run.
+	out.runID = c.State().Run.ID
+	res, err := c.Run(ctx, out.progress)
+	return out.finish(res, err)
 }
 
 func exitForStatus(status string) error {
@@ -121,14 +147,4 @@ func exitForStatus(status string) error {
 		return &exitError{code: exitWaiting}
 	}
 	return &exitError{code: exitFailed}
-}
-
-// stepOf finds a main step of a runbook.
-func stepOf(rb *schema.Runbook, id string) *schema.Step {
-	for _, s := range rb.Steps {
-		if s.ID == id {
-			return s
-		}
-	}
-	return nil
 }

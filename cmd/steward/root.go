@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/engine/config"
+	"github.com/stewardhq/steward/engine/printable"
+	"github.com/stewardhq/steward/schema"
 )
 
 // Exit codes of SPEC section 2.
@@ -40,6 +44,9 @@ type globalFlags struct {
 	home          string
 	config        string
 	allowUnpinned bool
+	// server and tokenFile: --server mode (remote.go).
+	server    string
+	tokenFile string
 }
 
 func newRootCmd() *cobra.Command {
@@ -71,23 +78,48 @@ Runbook format, CLI and exit codes: docs/ and "steward <command> --help".`,
 		"configuration file, used when present (env STEWARD_CONFIG)")
 	root.PersistentFlags().BoolVar(&g.allowUnpinned, "allow-unpinned", envBool("STEWARD_ALLOW_UNPINNED"),
 		"start plugin binaries the lock file does not name: for plugin development only (env STEWARD_ALLOW_UNPINNED=1)")
+	// --server: run, runs, show, approve, cancel, resume and audit
+	// verify|export call steward serve's API instead (remote.go).
+	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("STEWARD_SERVER"),
+		"the URL of a steward serve to work with, token from env STEWARD_TOKEN or --token-file (env STEWARD_SERVER)")
+	root.PersistentFlags().StringVar(&g.tokenFile, "token-file", os.Getenv("STEWARD_TOKEN_FILE"),
+		"a file holding the bearer token for --server (env STEWARD_TOKEN_FILE)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitInvalid, err: err}
 	})
-	root.AddCommand(newVersionCmd(), newValidateCmd(g), newRunCmd(g), newSchemaCmd(), newTestCmd(g),
-		newRunsCmd(g), newShowCmd(g), newApproveCmd(g), newResumeCmd(g), newCancelCmd(g), newAuditCmd(g),
-		newPluginsCmd(g))
+	root.AddCommand(newVersionCmd(), newValidateCmd(g), newRunCmd(g), newSchemaCmd(g), newTestCmd(g),
+		newRunsCmd(g), newShowCmd(g), newApproveCmd(g), newResumeCmd(g), newCancelCmd(g), newAuditCmd(g), newInitCmd(g),
+		newPluginsCmd(g), newRunbooksCmd(g), newServeCmd(g),
+		newTokensCmd(g),    // tokens.go: bearer tokens of steward serve
+		newSchedulesCmd(g), // schedules.go: steward serve's schedules, read locally
+		newMigrateCmd(g),   // migrate.go: the journal from SQLite to PostgreSQL
+		newMCPCmd(g),       // mcp.go: runbooks as MCP tools for an AI assistant
+		newIncidentCmd(g),  // incident.go: the timeline of an incident's runs
+		newSourcesCmd(g))   // sources.go: Git and GitHub sources, their pins
 	return root
 }
 
 // loadConfig reads --config; the default ./steward.yaml may be absent.
+// The problems of an invalid file are printed on stderr as runbook
+// diagnostics are.
 func (g *globalFlags) loadConfig(cmd *cobra.Command) (*config.Config, error) {
-	named := cmd.Flags().Changed("config") || os.Getenv("STEWARD_CONFIG") != ""
-	cfg, err := config.Load(g.config, !named)
+	cfg, err := g.readConfig(cmd)
+	var diags schema.Diagnostics
+	if errors.As(err, &diags) {
+		fmt.Fprint(cmd.ErrOrStderr(), printable.String(diags.Render()))
+		return nil, &exitError{code: exitInvalid, err: fmt.Errorf("%s is invalid: %s", g.config, plural(len(diags), "problem"))}
+	}
 	if err != nil {
 		return nil, &exitError{code: exitInvalid, err: err}
 	}
 	return cfg, nil
+}
+
+// readConfig reads --config: the configuration, or its problems as
+// schema.Diagnostics, or another error (the file named cannot be read).
+func (g *globalFlags) readConfig(cmd *cobra.Command) (*config.Config, error) {
+	named := cmd.Flags().Changed("config") || os.Getenv("STEWARD_CONFIG") != ""
+	return config.Load(g.config, !named)
 }
 
 func envOr(key, def string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,12 +12,14 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/engine"
+	"github.com/stewardhq/steward/engine/api"
+	"github.com/stewardhq/steward/engine/api/client"
+	"github.com/stewardhq/steward/engine/config"
+	"github.com/stewardhq/steward/engine/printable"
 	"github.com/stewardhq/steward/engine/progress"
-	"github.com/stewardhq/steward/engine/redact"
-	"github.com/stewardhq/steward/runbooks"
+	"github.com/stewardhq/steward/engine/runs"
 	"github.com/stewardhq/steward/schema"
 	"golang.org/x/term"
 	"gopkg.in/yaml.v3"
@@ -61,24 +64,45 @@ steward runs, show, audit). A step with an approval makes the run wait:
 steward prints the approve command and exits 3. A run whose process died
 is continued with steward resume RUN_ID.
 
+steward runbooks lists the runbooks a name finds; steward run NAME --help
+describes that runbook's inputs.
+
+With --server URL (env STEWARD_SERVER) the run starts in that steward
+serve, as the subject of the bearer token in env STEWARD_TOKEN (or
+--token-file), and its progress is streamed from the server: the same
+output and exit status. NAME is then a runbook the server knows, at the
+version the server resolves (NAME@REF is refused); --as and --parallel
+are refused (the server records the token's subject and
+decides the parallelism); Ctrl-C asks the server to cancel the run.
+
 Exit status: 0 succeeded, 1 failed or cancelled, 2 invalid runbook or
 inputs (nothing ran), 3 waiting for an approval.`,
 		Example: `  steward run check-endpoint --input url=https://example.com
-  steward run runbooks/refund.yaml --inputs ticket-4711.json --dry-run
-  steward run stuck-transaction --input chain_id=1 --input tx=0xabc -o json`,
+  steward run runbooks/decline-reply.yaml --inputs ticket-4711.json --dry-run
+  steward run stuck-transaction --input chain=ethereum --input tx_hash=0x9a909a909a909a909a909a909a909a909a909a909a909a909a909a909a909a90 -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRunbook(cmd, g, f, args[0])
 		},
+		ValidArgsFunction: completeRunbook(g),
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.inputs, "input", "i", nil, "an input as NAME=VALUE (repeatable)")
 	fl.StringVar(&f.inputFile, "inputs", "", "a JSON or YAML file of inputs")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "run read-only actions only; show what the others would do")
-	fl.StringVar(&f.actor, "as", "", "who runs it (default: your user name)")
+	fl.Var((*identity)(&f.actor), "as", "who runs it (default: your user name)")
 	fl.StringVarP(&f.output, "output", "o", "text", "text, or json: print only the final run document")
 	fl.IntVar(&f.parallel, "parallel", engine.DefaultParallel, "actions running at once, at most")
 	fl.StringVar(&f.progress, "progress", "auto", "auto, live (update lines in place) or plain (one line per change)")
+	must(cmd.RegisterFlagCompletionFunc("input", completeInput(g)))
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		if ref := c.Flags().Args(); c == cmd && len(ref) == 1 {
+			runbookHelp(c, g, ref[0], help)
+			return
+		}
+		help(c, args)
+	})
 	return cmd
 }
 
@@ -97,27 +121,27 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 	if err != nil {
 		return err
 	}
-	folders := cfg.Runbooks
-	doc, err := runbooks.Resolve(ref, folders)
+	if c, err := g.remote(); c != nil || err != nil {
+		if err != nil {
+			return err
+		}
+		return runRemote(cmd, c, cfg, f, ref)
+	}
+	doc, err := resolveRunbook(cmd.Context(), g, cfg, ref) // sources.go
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	clock := clockwork.NewRealClock()
-	files, _ := doc.Files()
-	opts := engine.Options{Clock: clock, Parallel: f.parallel, DryRun: f.dryRun, Actor: actor(f.actor),
-		Version: doc.SHA256, Secret: envSecret, Redact: &redact.Set{}, Files: files}
-	subs := &subRunJournal{by: opts.Actor}
-	reg := newRegistry(clock, folders, opts, subs)
-	host, err := openPlugins(cmd, g, cfg, reg, opts.Redact)
+	svc, err := newService(cmd, g, cfg)
 	if err != nil {
 		return err
 	}
-	defer host.Close()
-	opts.Registry = reg
-	rb, diags := schema.Check(doc.File, doc.Src, reg)
-	if err := refuseDiagnostics(cmd.ErrOrStderr(), doc.File, diags); err != nil {
-		return err
+	defer svc.close()
+	plan := svc.Prepare(doc, svc.redact)
+	if err := plan.Err(); err != nil {
+		printDiagnostics(cmd.ErrOrStderr(), err)
+		return &exitError{code: exitInvalid, err: err}
 	}
+	rb := plan.Runbook
 	inputs, errs, err := readInputs(rb, f)
 	if err != nil {
 		return err
@@ -125,32 +149,65 @@ func runRunbook(cmd *cobra.Command, g *globalFlags, f *runFlags, ref string) err
 	if errs = mergeInputErrors(errs, inputs, rb); len(errs) > 0 {
 		return inputErrors(cmd.ErrOrStderr(), rb, errs)
 	}
+	ctx, stop := interruptible(cmd.ErrOrStderr())
+	defer stop()
+	out := newRunOutput(cmd, cfg, f.output, f.progress, rb)
+	res, err := svc.Start(ctx, plan, runs.StartRequest{Inputs: inputs, Actor: actor(f.actor), DryRun: f.dryRun,
+		Parallel: f.parallel, Progress: out.progress, Queued: func(holder, key string) {
+			// concurrency.key: the run waits for the holder to end.
+			fmt.Fprint(cmd.ErrOrStderr(), printable.String(fmt.Sprintf("waiting: run %s holds concurrency key %q (steward show %s)\n", holder, key, holder)))
+		}})
+	return out.finish(res, err)
+}
 
-	store, err := openStore(g)
+// runRemote starts the run in the server of --server and shows it as
+// runRunbook shows a run it executes: the server reads and checks the
+// inputs' values (--input is converted by the input's type here, as
+// locally), and the progress comes from the run's records.
+func runRemote(cmd *cobra.Command, c *client.Client, cfg *config.Config, f *runFlags, ref string) error {
+	if err := refuseAs(cmd); err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("parallel") {
+		return usageError("--parallel is not allowed with --server: the server decides how many actions run at once")
+	}
+	if name, at, ok := strings.Cut(ref, "@"); ok && schema.IsName(name) {
+		// POST /runs starts a runbook as the server resolves its name:
+		// at its sources' pins, not at a ref a client names.
+		return usageError("with --server, run takes no @REF: the server runs %s as it resolves the name (a Git source's pin); run %s@%s on the server's host, where the source's allow_refs apply", name, name, at)
+	}
+	if !schema.IsName(ref) {
+		return usageError("with --server, run takes the name of a runbook the server knows: %q is not a runbook name (the server never reads a file named by a client)", ref)
+	}
+	errw := cmd.ErrOrStderr()
+	rb, err := remoteRunbook(cmd.Context(), c, ref, nil)
+	if err != nil {
+		return remoteError(errw, "", err)
+	}
+	inputs, errs, err := readInputs(rb, f)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	subs.store = store
-	now := clock.Now()
-	run, src, origin := newRunRecord(engine.NewRunID(now), rb, doc, opts, now)
-	x := &execution{cmd: cmd, cfg: cfg, store: store, rb: rb, opts: opts, run: run, source: src, origin: origin,
-		output: f.output, progress: f.progress}
-	return x.execute(inputs)
-}
-
-// refuseDiagnostics prints the problems of a runbook about to run, and
-// says that nothing ran. A warning is a problem here: a step whose plugin
-// is not installed cannot run.
-func refuseDiagnostics(w io.Writer, file string, diags schema.Diagnostics) error {
-	if len(diags) == 0 {
-		return nil
+	if len(errs) > 0 {
+		return inputErrors(errw, rb, errs)
 	}
-	fmt.Fprint(w, diags.Strict().Render())
-	if errs, _ := diags.Count(); errs == 0 {
-		return &exitError{code: exitInvalid, err: fmt.Errorf("%s cannot run here: it uses a plugin that is not installed; nothing ran", file)}
+	st, err := c.Start(cmd.Context(), api.StartRequest{Runbook: rb.Name, Inputs: inputs, DryRun: f.dryRun})
+	var pe *client.ProblemError
+	if errors.As(err, &pe) && pe.Slug() == "invalid-inputs" {
+		return inputErrors(errw, rb, inputErrorsOf(pe))
 	}
-	return &exitError{code: exitInvalid, err: fmt.Errorf("%s is invalid: %s; nothing ran", file, plural(len(diags), "problem"))}
+	if err != nil {
+		return remoteError(errw, "", err)
+	}
+	ctx, stop := interruptible(errw)
+	defer stop()
+	out := newRunOutput(cmd, cfg, f.output, f.progress, rb)
+	out.runID = st.ID
+	res, err := follow(ctx, c, errw, st.ID, 0, out.progress)
+	if err != nil {
+		err = remoteError(errw, st.ID, err)
+	}
+	return out.finish(res, err)
 }
 
 // newPrinter chooses live or plain progress.
@@ -269,9 +326,9 @@ func findInput(rb *schema.Runbook, name string) *schema.Input {
 
 func inputErrors(w io.Writer, rb *schema.Runbook, errs []*engine.InputError) error {
 	for _, e := range errs {
-		fmt.Fprintf(w, "%s: %s\n", rb.Name, e.Error())
+		fmt.Fprintf(w, "%s: %s\n", rb.Name, printable.String(e.Error()))
 		if e.Hint != "" {
-			fmt.Fprintf(w, "  hint: %s\n", e.Hint)
+			fmt.Fprintf(w, "  hint: %s\n", printable.String(e.Hint))
 		}
 	}
 	return &exitError{code: exitInvalid, err: fmt.Errorf("%s; nothing ran", plural(len(errs), "invalid input"))}
@@ -279,7 +336,7 @@ func inputErrors(w io.Writer, rb *schema.Runbook, errs []*engine.InputError) err
 
 // envSecret resolves secret(NAME) from STEWARD_SECRET_NAME.
 func envSecret(name string) (string, bool) {
-	return os.LookupEnv("STEWARD_SECRET_" + strings.ToUpper(name))
+	return os.LookupEnv(secretVar(name))
 }
 
 func actor(flag string) string {

@@ -1,19 +1,24 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"fmt"
-	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
-	"github.com/stewardhq/steward/engine"
+	"github.com/stewardhq/steward/engine/api/client"
 	"github.com/stewardhq/steward/engine/journal"
+	"github.com/stewardhq/steward/engine/printable"
+	"github.com/stewardhq/steward/engine/runs"
 )
 
 // StatusInterrupted is how runs and show call a run that was running when
-// its process died: only steward resume or cancel moves it on.
-const StatusInterrupted = "interrupted"
+// its execution stopped (its lease is not live): only steward resume or
+// cancel moves it on.
+const StatusInterrupted = runs.StatusInterrupted
 
 func newRunsCmd(g *globalFlags) *cobra.Command {
 	var f journal.Filter
@@ -26,7 +31,9 @@ func newRunsCmd(g *globalFlags) *cobra.Command {
 A run whose process died while it ran is shown as interrupted: continue it
 with steward resume RUN_ID, or stop it with steward cancel RUN_ID.
 --status accepts running, waiting, succeeded, failed, cancelled and
-interrupted.`,
+interrupted.
+
+` + serverHelp,
 		Example: `  steward runs
   steward runs --status waiting
   steward runs --runbook refund --since 2026-11-01 -o json`,
@@ -72,68 +79,152 @@ func listRuns(cmd *cobra.Command, g *globalFlags, f journal.Filter, output strin
 	if f.Limit < 0 {
 		return usageError("--limit must be 0 or more")
 	}
-	store, err := openStore(g)
+	// The runs come from the journal under --home, or from --server.
+	var read func(ctx context.Context, fn func(runs.Summary) error) error
+	c, err := g.remote()
+	switch {
+	case err != nil:
+		return err
+	case c != nil:
+		read = func(ctx context.Context, fn func(runs.Summary) error) error {
+			err := c.List(ctx, client.ListRequest{Runbook: f.Runbook, Status: f.Status, Since: f.Since, Limit: f.Limit}, fn)
+			return remoteError(cmd.ErrOrStderr(), "", err)
+		}
+	default:
+		svc, closeStore, err := openRuns(cmd, g)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		read = func(ctx context.Context, fn func(runs.Summary) error) error {
+			if err := svc.List(ctx, f, fn); err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			return nil
+		}
+	}
+	// Runs are written as the store reads them: the listing holds one at
+	// a time, however long the journal.
+	w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+	var list runsWriter = &runsText{w: w}
+	if output == "json" {
+		list = &runsJSON{w: w}
+	}
+	n := 0
+	var werr error
+	err = read(cmd.Context(), func(r runs.Summary) error {
+		if werr = list.add(r.Run); werr != nil {
+			return werr
+		}
+		n++
+		return nil
+	})
+	if werr != nil {
+		return werr
+	}
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	want, limit := f.Status, f.Limit
-	if want == StatusInterrupted || want == "running" {
-		// Whether a running run is alive is known only here: filter after.
-		f.Status, f.Limit = "running", 0
-	}
-	runs, err := store.Runs(cmd.Context(), f)
-	if err != nil {
-		return &exitError{code: exitFailed, err: err}
-	}
-	out := make([]journal.Run, 0, len(runs))
-	for _, r := range runs {
-		r.Status = liveStatus(cmd, store, r)
-		if want == "" || r.Status == want {
-			out = append(out, r)
-		}
-	}
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	if output == "json" {
-		return writeJSON(cmd.OutOrStdout(), out)
-	}
-	if len(out) == 0 {
+	if n == 0 && output == "text" {
 		fmt.Fprintln(cmd.ErrOrStderr(), "no runs")
 		return nil
 	}
-	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tRUNBOOK\tSTATUS\tACTOR\tSTARTED\tDURATION")
-	for _, r := range out {
-		dur := "-"
-		if !r.FinishedAt.IsZero() {
-			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
-		}
-		name := r.Runbook
-		if r.DryRun {
-			name += " (dry-run)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, name, r.Status, r.Actor, r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur)
+	if err := list.end(); err != nil {
+		return err
 	}
-	return tw.Flush()
+	return w.Flush()
 }
 
-// liveStatus is a run's status, with interrupted for a running run whose
-// process is gone.
-func liveStatus(cmd *cobra.Command, store journal.Store, r journal.Run) string {
-	if r.Status != string(engine.StatusRunning) {
-		return r.Status
-	}
-	if live, err := store.Live(cmd.Context(), rootRun(r.ID)); err == nil && !live {
-		return StatusInterrupted
-	}
-	return r.Status
+// runsWriter writes a listing of runs one by one.
+type runsWriter interface {
+	add(journal.Run) error
+	end() error
 }
 
-// rootRun is the top run of a sub-run's id (PARENT.STEP[.INDEX]): the one
-// a process holds.
-func rootRun(id string) string {
-	root, _, _ := strings.Cut(id, ".")
-	return root
+// runsBlock is how many rows the text listing holds at once.
+const runsBlock = 1000
+
+// runsText writes the runs as a table aligned as text/tabwriter aligns
+// one (each column as wide as its widest cell, plus two spaces), a block
+// of runsBlock rows at a time: a block's columns are at least as wide as
+// the block's before, so that they only shift for a wider cell.
+type runsText struct {
+	w      *bufio.Writer
+	rows   [][6]string
+	widths [5]int // of the columns but the last, which is not padded
+	n      int
+}
+
+func (t *runsText) add(r journal.Run) error {
+	if t.n == 0 {
+		t.rows = append(t.rows, [6]string{"RUN", "RUNBOOK", "STATUS", "ACTOR", "STARTED", "DURATION"})
+	}
+	t.n++
+	dur := "-"
+	if !r.FinishedAt.IsZero() {
+		dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+	}
+	name := r.Runbook
+	if r.DryRun {
+		name += " (dry-run)"
+	}
+	line := printable.Line
+	t.rows = append(t.rows, [6]string{line(r.ID), line(name), line(r.Status), line(r.Actor), r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur})
+	if len(t.rows) >= runsBlock {
+		return t.end()
+	}
+	return nil
+}
+
+// end writes the rows held.
+func (t *runsText) end() error {
+	for _, row := range t.rows {
+		for i := range t.widths {
+			t.widths[i] = max(t.widths[i], utf8.RuneCountInString(row[i]))
+		}
+	}
+	for _, row := range t.rows {
+		for i, w := range t.widths {
+			t.w.WriteString(row[i])
+			for range w + 2 - utf8.RuneCountInString(row[i]) {
+				t.w.WriteByte(' ')
+			}
+		}
+		t.w.WriteString(row[5])
+		if err := t.w.WriteByte('\n'); err != nil {
+			return err
+		}
+	}
+	t.rows = t.rows[:0]
+	return nil
+}
+
+// runsJSON writes the runs as a JSON array, as writeJSON writes a slice.
+type runsJSON struct {
+	w *bufio.Writer
+	n int
+}
+
+func (j *runsJSON) add(r journal.Run) error {
+	b, err := json.MarshalIndent(r, "  ", "  ")
+	if err != nil {
+		return err
+	}
+	if j.n == 0 {
+		j.w.WriteString("[\n  ")
+	} else {
+		j.w.WriteString(",\n  ")
+	}
+	j.n++
+	_, err = j.w.Write(printable.JSON(b))
+	return err
+}
+
+func (j *runsJSON) end() error {
+	if j.n == 0 {
+		_, err := j.w.WriteString("[]\n")
+		return err
+	}
+	_, err := j.w.WriteString("\n]\n")
+	return err
 }

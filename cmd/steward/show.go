@@ -8,10 +8,12 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
-	"github.com/stewardhq/steward/engine"
-	"github.com/stewardhq/steward/engine/journal"
+	"github.com/stewardhq/steward/engine/printable"
+	"github.com/stewardhq/steward/engine/review"
+	"github.com/stewardhq/steward/engine/runs"
 )
 
 func newShowCmd(g *globalFlags) *cobra.Command {
@@ -23,82 +25,100 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 (runbook, content hash, Git commit, host), who started it, its inputs and
 outputs (secrets are "***": they were redacted before they were stored),
 each step with its attempts and duration, every approval decision with
-who and why, what it waits for, and the timeline of its records.`,
+who and why, what it waits for, and the timeline of its records: in the
+order things happened, each with its place in the journal (seq), which
+may differ when another process (cancel, say) wrote a record meanwhile.
+
+-o markdown writes the same as a post-incident review reads it: what
+started the run, what each step saw, who approved what and when, what
+was sent to customers, and every record with its seq and hash prefix, to
+check against the journal (steward audit verify). For the runs of one
+incident together: steward incident timeline.
+
+The run's status, actor, runbook and times are what its records say. The
+runs list (what steward runs prints) is kept beside the records: when it
+says otherwise, it was changed, and show prints a warning naming each
+field (summary_mismatch in -o json); steward audit verify fails.
+
+` + runIDHelp + "\n\n" + serverHelp,
 		Example: `  steward show 20261121-101502-3fa9c2d1
-  steward show 20261121-101502-3fa9c2d1 -o json | jq .steps`,
-		Args: cobra.ExactArgs(1),
+  steward show 3fa9c2
+  steward show 20261121-101502-3fa9c2d1 -o json | jq .steps
+  steward show 20261121-101502-3fa9c2d1 -o markdown > review.md`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRunID(g, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return usageError("unknown output format %q: use text or json", output)
+			if output != "text" && output != "json" && output != "markdown" {
+				return usageError("unknown output format %q: use text, json or markdown", output)
 			}
-			store, err := openStore(g)
+			doc, err := showDocument(cmd, g, args[0])
 			if err != nil {
 				return err
 			}
-			defer store.Close()
-			st, err := loadRun(cmd.Context(), store, args[0])
-			if err != nil {
-				return err
-			}
-			st.Run.Status = liveStatus(cmd, store, st.Run)
-			doc := showDoc(st)
-			if output == "json" {
+			switch output {
+			case "json":
 				return writeJSON(cmd.OutOrStdout(), doc)
+			case "markdown":
+				return review.WriteRun(cmd.OutOrStdout(), doc)
 			}
 			renderShow(cmd.OutOrStdout(), doc)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, json or markdown")
 	return cmd
 }
 
-// shown is the document of steward show -o json.
-type shown struct {
-	Run       journal.Run          `json:"run"`
-	Origin    journal.Origin       `json:"origin"`
-	Inputs    map[string]any       `json:"inputs"`
-	Outputs   map[string]any       `json:"outputs,omitempty"`
-	Error     *engine.ErrorInfo    `json:"error,omitempty"`
-	Steps     []*engine.StepResult `json:"steps"`
-	Approvals []*journal.Decision  `json:"approvals"`
-	Waiting   []*journal.Waiting   `json:"waiting"`
-	Timeline  []timelineEntry      `json:"timeline"`
+// showDocument reads the document of run ref: from the journal under
+// --home, or from --server.
+func showDocument(cmd *cobra.Command, g *globalFlags, ref string) (*runs.Document, error) {
+	c, err := g.remote()
+	switch {
+	case err != nil:
+		return nil, err
+	case c != nil:
+		return getRemote(cmd, c, ref)
+	}
+	svc, closeStore, err := openRuns(cmd, g)
+	if err != nil {
+		return nil, err
+	}
+	defer closeStore()
+	id, err := resolveRunID(cmd, svc, ref)
+	if err != nil {
+		return nil, err
+	}
+	run, err := svc.Get(cmd.Context(), id)
+	if err != nil {
+		return nil, serviceError(id, err)
+	}
+	return runs.NewDocument(run.State), nil
 }
 
-type timelineEntry struct {
-	Seq  int64           `json:"seq"`
-	Time time.Time       `json:"time"`
-	Type string          `json:"type"`
-	Data json.RawMessage `json:"data"`
-}
-
-func showDoc(st *journal.State) *shown {
-	d := &shown{Run: st.Run, Origin: st.Origin, Inputs: st.Inputs, Outputs: st.Outputs, Error: st.Error,
-		Steps: st.Steps, Approvals: st.Decisions, Waiting: st.Waiting}
-	if d.Approvals == nil {
-		d.Approvals = []*journal.Decision{}
-	}
-	if d.Waiting == nil {
-		d.Waiting = []*journal.Waiting{}
-	}
-	for _, r := range st.Records {
-		d.Timeline = append(d.Timeline, timelineEntry{Seq: r.Seq, Time: r.Time, Type: r.Type, Data: r.Data})
-	}
-	return d
-}
-
-func renderShow(w io.Writer, d *shown) {
+func renderShow(w io.Writer, d *runs.Document) {
 	r := d.Run
-	fmt.Fprintf(w, "run %s: %s %s\n", r.ID, r.Runbook, r.Status)
+	// Whatever the journal holds (action output, names, comments) is
+	// printed with its control characters escaped: see package printable.
+	line := printable.Line
+	fmt.Fprintf(w, "run %s: %s %s\n", line(r.ID), line(r.Runbook), line(r.Status))
+	if len(d.SummaryMismatch) > 0 {
+		fmt.Fprintln(w, "warning: the runs list does not match this run's records: it was changed; shown: what the records say")
+		for _, m := range d.SummaryMismatch {
+			fmt.Fprintf(w, "  %s\n", line(fmt.Sprint(m)))
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(tw, "  %s\t%s\n", k, v)
+			fmt.Fprintf(tw, "  %s\t%s\n", k, line(v))
 		}
 	}
 	row("runbook", fmt.Sprintf("%s (sha256 %s)", d.Origin.File, short(r.Version)))
 	row("commit", d.Origin.Commit)
+	if o := d.Origin; o.Source != "" { // read from a pinned Git or GitHub commit
+		row("source", fmt.Sprintf("%s (%s)", o.Source, o.Repo))
+		row("path", fmt.Sprintf("%s (blob %s)", o.Path, o.Blob))
+	}
 	row("actor", r.Actor)
 	row("host", fmt.Sprintf("%s, pid %d", r.Host, r.PID))
 	if r.DryRun {
@@ -135,7 +155,7 @@ func renderShow(w io.Writer, d *shown) {
 		if s.Duration > 0 {
 			dur = time.Duration(s.Duration).Round(time.Microsecond).String()
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", id, s.Action, s.Status, s.Attempts, dur, clip(detail, 80))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", line(id), line(s.Action), line(string(s.Status)), s.Attempts, dur, clip(detail, 80))
 	}
 	tw.Flush()
 
@@ -146,28 +166,28 @@ func renderShow(w io.Writer, d *shown) {
 			if !a.Approved {
 				verb = "denied"
 			}
-			what := "step " + a.Step
+			what := "step " + line(a.Step)
 			if a.Interrupted {
 				what += " (run again after interruption)"
 			}
-			line := fmt.Sprintf("  %s %s by %s at %s", what, verb, a.By, a.Time.Local().Format(time.RFC3339))
+			text := fmt.Sprintf("  %s %s by %s at %s", what, verb, line(a.By), a.Time.Local().Format(time.RFC3339))
 			if a.Comment != "" {
-				line += ": " + a.Comment
+				text += ": " + line(a.Comment)
 			}
-			fmt.Fprintln(w, line)
+			fmt.Fprintln(w, text)
 		}
 	}
 	if len(d.Waiting) > 0 && (r.Status == "waiting") {
 		fmt.Fprintln(w, "\nwaiting")
 		for _, x := range d.Waiting {
 			fmt.Fprintf(w, "  step %s since %s: %s\n    steward approve %s %s [--deny] --comment \"...\"\n",
-				x.Step, x.Since.Local().Format(time.RFC3339), x.Message, r.ID, x.Step)
+				line(x.Step), x.Since.Local().Format(time.RFC3339), line(x.Message), line(r.ID), line(x.Step))
 		}
 	}
 	fmt.Fprintln(w, "\ntimeline")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, e := range d.Timeline {
-		fmt.Fprintf(tw, "  %d\t+%s\t%s\t%s\n", e.Seq, e.Time.Sub(r.StartedAt).Round(time.Microsecond), e.Type, clip(describe(e.Data), 100))
+		fmt.Fprintf(tw, "  %d\t+%s\t%s\t%s\n", e.Seq, e.Time.Sub(r.StartedAt).Round(time.Microsecond), line(e.Type), clip(describe(e.Data), 100))
 	}
 	tw.Flush()
 }
@@ -205,10 +225,16 @@ func compact(v any) string {
 	return string(b)
 }
 
+// clip puts s on one line, its control characters escaped, and cuts it to
+// at most n bytes, on a character boundary, ending with "…" when it cut.
 func clip(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
+	s = printable.Line(strings.ReplaceAll(s, "\n", " "))
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	i := n - 1
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }

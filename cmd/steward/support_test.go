@@ -292,7 +292,7 @@ func escalation(t *testing.T, doc supportDoc, escalated bool, owner string) map[
 // explained (docs/plugins-payments.md).
 var explainOwner = map[string]string{
 	"insufficient_funds": "customer", "expired_card": "customer", "incorrect_cvc": "customer",
-	"authentication_required": "customer", "fraudulent": "risk", "processing_error": "engineering",
+	"authentication_required": "customer", "fraudulent": "risk", "processing_error": "customer",
 	"spending_controls": "customer", "card_inactive": "customer", "suspected_fraud": "risk", "webhook_timeout": "engineering",
 }
 
@@ -321,21 +321,23 @@ func TestSupportSandboxCardPayment(t *testing.T) {
 		{"pi_sandbox_incorrect_cvc", "en", "", "declined", "card_details", true, "", []string{"payment of 30.00 EUR", "CVC"}},
 		{"pi_sandbox_authentication_required", "en", "", "authentication_required", "authentication", true, "", []string{"payment of 120.00 EUR", "confirm"}},
 		{"pi_sandbox_fraudulent", "en", "", "declined", "risk", false, "", []string{"payment of 750.00 EUR"}},
-		{"pi_sandbox_processing_error", "en", "", "provider_error", "provider", false, "medium", []string{"payment of 20.00 EUR", "technical problem"}},
+		// A processing error is retried before anyone is blamed (issue 22).
+		{"pi_sandbox_processing_error", "en", "", "temporary_error", "provider", false, "", []string{"payment of 20.00 EUR", "temporary processing error"}},
 		{"pi_sandbox_timeout", "en", "", "provider_unavailable", "provider", false, "high", []string{holding}},
 		{"pi_sandbox_duplicate", "en", "", "duplicate", "none", false, "", []string{"payment of 25.00 EUR", "charged more than once"}},
 		{"pi_sandbox_duplicate", "zh", "", "duplicate", "none", false, "", []string{"重复扣款"}},
-		// A charge is looked up without its PaymentIntent's attempts, so
-		// ch_sandbox_duplicate cannot tell that the order was charged twice.
+		// A double charge is two payments of one order (issue 22): either
+		// one, or its charge, finds the other.
+		{"pi_sandbox_duplicate_first", "en", "", "duplicate", "none", false, "", []string{"charged more than once"}},
 		{"ch_sandbox_succeeded", "en", "", "succeeded", "none", false, "", []string{"payment of 25.00 EUR", wentThrough}},
 		{"ch_sandbox_insufficient_funds", "en", "", "declined", "funds", true, "", []string{"payment of 49.00 EUR"}},
 		{"ch_sandbox_expired_card", "en", "", "declined", "card_status", true, "", []string{"payment of 15.00 EUR"}},
 		{"ch_sandbox_incorrect_cvc", "en", "", "declined", "card_details", true, "", []string{"payment of 30.00 EUR"}},
 		{"ch_sandbox_authentication_required", "en", "", "authentication_required", "authentication", true, "", []string{"payment of 120.00 EUR"}},
 		{"ch_sandbox_fraudulent", "en", "", "declined", "risk", false, "", []string{"payment of 750.00 EUR"}},
-		{"ch_sandbox_processing_error", "en", "", "provider_error", "provider", false, "medium", []string{"payment of 20.00 EUR"}},
+		{"ch_sandbox_processing_error", "en", "", "temporary_error", "provider", false, "", []string{"payment of 20.00 EUR"}},
 		{"ch_sandbox_timeout", "en", "", "provider_unavailable", "provider", false, "high", []string{holding}},
-		{"ch_sandbox_duplicate", "en", "", "succeeded", "none", false, "", []string{"payment of 25.00 EUR", wentThrough}},
+		{"ch_sandbox_duplicate", "en", "", "duplicate", "none", false, "", []string{"payment of 25.00 EUR", "charged more than once"}},
 		{"iauth_sandbox_approved", "en", "", "succeeded", "none", false, "", []string{"card payment of 18.50 EUR at Albert Heijn 1024", wentThrough}},
 		{"iauth_sandbox_spending_controls", "en", "", "declined", "limits", true, "", []string{"card payment of 1200.00 EUR at MediaMarkt Amsterdam", "spending limit"}},
 		{"iauth_sandbox_spending_controls", "zh", "", "declined", "limits", true, "", []string{"在 MediaMarkt Amsterdam 的一笔 1200.00 EUR 刷卡消费"}},
@@ -445,6 +447,12 @@ type txCase struct {
 
 func repeatHash(word string) string { return "0x" + strings.Repeat(word, 16) }
 
+// txFooter ends every stuck-transaction reply.
+var txFooter = map[string]string{
+	"en": "For your security: our support team will never ask for your recovery phrase (seed phrase) or private key. Never share them with anyone, even someone who says they are from support.",
+	"zh": "安全提示：我们的客服团队绝不会向您索取助记词或私钥。请勿向任何人透露，包括自称客服的人员。",
+}
+
 func (c txCase) input(name string) string {
 	for _, in := range c.inputs {
 		if v, ok := strings.CutPrefix(in, name+"="); ok {
@@ -482,9 +490,22 @@ func runTxCase(t *testing.T, e *supportEnv, c txCase) supportDoc {
 	if language == "" {
 		language = "en"
 	}
+	// Every reply ends with the reminder that support never asks for a
+	// recovery phrase or a private key, after the signature.
 	reply, _ := o["reply"].(string)
-	checkReply(t, reply, language, c.input("customer"), c.reply...)
-	if esc := escalation(t, doc, c.severity != "", "chain-infrastructure"); esc != nil {
+	body, ok := strings.CutSuffix(reply, "\n\n"+txFooter[language])
+	if !ok {
+		t.Errorf("the reply does not end with the footer %q:\n%s", txFooter[language], reply)
+	}
+	checkReply(t, body, language, c.input("customer"), c.reply...)
+	owner := "chain-infrastructure"
+	switch {
+	case c.input("customer_replaced") == "no":
+		owner = "security"
+	case c.input("chain") == "solana":
+		owner = "solana-support"
+	}
+	if esc := escalation(t, doc, c.severity != "", owner); esc != nil {
 		if esc["severity"] != c.severity || !strings.HasPrefix(esc["reproduction"].([]any)[0].(string), "steward run stuck-transaction --input chain="+c.input("chain")+" --input tx_hash="+c.input("tx_hash")) {
 			t.Errorf("escalation %v, want severity %s", esc, c.severity)
 		}
@@ -514,53 +535,72 @@ func TestSupportSandboxStuckTransaction(t *testing.T) {
 		m["backend"] = "sandbox"
 		return m
 	}
+	etherscan := func(word string) string { return "https://etherscan.io/tx/" + repeatHash(word) }
 	cases := []txCase{
 		{"mined-success final", eth(repeatHash("5afe")), "mined-success", "none", 51, "",
-			[]string{"Mined in block 20999950 and succeeded, with 51 confirmations: final (ethereum needs 12)."},
-			[]string{"confirmed on Ethereum (block 20999950)"}, with(map[string]any{"final": true, "block_number": 20999950.0})},
+			[]string{"Mined in block 20999950 and succeeded, with 51 confirmations: final (the finalized block of ethereum is 20999950)."},
+			[]string{"confirmed on Ethereum (block 20999950) and is final", "Transaction on the block explorer: " + etherscan("5afe")},
+			with(map[string]any{"final": true, "finality": "final", "block_number": 20999950.0})},
 		{"mined-success by chain id", []string{"chain=1", "tx_hash=" + repeatHash("5afe")}, "mined-success", "none", 51, "",
 			[]string{"Mined in block 20999950"}, []string{"confirmed on Ethereum"}, with(map[string]any{"chain": "ethereum", "chain_id": 1.0})},
 		{"mined-success not final", eth(repeatHash("b005")), "mined-success", "wait", 6, "",
-			[]string{"with 6 confirmations; final after 6 more"}, []string{"block 20999995", "6 confirmations so far"}, with(map[string]any{"final": false})},
+			[]string{"with 6 confirmations: not final yet (the finalized block of ethereum is 20999950); final in about 9 min."},
+			[]string{"block 20999995", "6 confirmations so far. It will be final in about 9 minutes"}, with(map[string]any{"final": false, "final_in_seconds": 540.0})},
 		{"mined-reverted", eth(repeatHash("fa11")), "mined-reverted", "contact_dapp", 21, "",
 			[]string{`reverted ("ERC20: transfer amount exceeds balance")`},
 			[]string{`The contract gave this reason: "ERC20: transfer amount exceeds balance".`},
 			with(map[string]any{"revert_reason": "ERC20: transfer amount exceeds balance"})},
 		{"mined-reverted in Chinese", eth(repeatHash("fa11"), "language=zh", "customer=Ana"), "mined-reverted", "contact_dapp", 21, "",
-			nil, []string{"您的交易已在以太坊上处理（区块 20999980）", "合约返回的原因是：“ERC20: transfer amount exceeds balance”。"}, sandbox},
+			nil, []string{"您的交易已在以太坊上处理（区块 20999980）", "合约返回的原因是：“ERC20: transfer amount exceeds balance”。", "区块浏览器中的交易：" + etherscan("fa11")}, sandbox},
 		{"pending-underpriced", eth(repeatHash("10fe")), "pending-underpriced", "speed_up", 0, "",
 			[]string{"max fee of 10.00 gwei is below the base fee of 12.00 gwei", "at least 25.50 gwei"},
-			[]string{"Speed up"}, with(map[string]any{"suggested_max_fee_wei": "25500000000", "base_fee_wei": "12000000000"})},
+			[]string{"Speed up", "a max fee of at least 25.50 gwei and a priority fee (tip) of at least 1.50 gwei"},
+			with(map[string]any{"suggested_max_fee_wei": "25500000000", "base_fee_wei": "12000000000", "replacement_max_fee_wei": "25500000000"})},
+		{"pending-underpriced: a zero tip", eth(repeatHash("71b0")), "pending-underpriced", "speed_up", 0, "",
+			[]string{"but its tip of 0.00 gwei is zero"}, []string{"the priority fee (tip) it offers is lower", "at least 33.00 gwei"},
+			with(map[string]any{"fee_problem": "zero_tip"})},
 		{"pending-nonce-gap", eth(repeatHash("9a90")), "pending-nonce-gap", "fill_nonce_gap", 0, "",
-			[]string{"it uses nonce 43 but nonce 41 was never sent"},
-			[]string{"it has not received the one with nonce 41", `transaction with nonce 41 (the "custom nonce" setting)`},
+			[]string{"it uses nonce 43 but nonces 41 and 42 were never sent"},
+			[]string{"it has not received the ones with nonces 41 and 42"},
 			with(map[string]any{"missing_nonce": 41.0, "nonce": 43.0, "from": dave})},
 		{"pending-nonce-gap in Chinese", eth(repeatHash("9a90"), "language=zh"), "pending-nonce-gap", "fill_nonce_gap", 0, "",
-			nil, []string{"您的交易仍在以太坊上等待处理", "nonce 为 41 的那笔交易网络尚未收到"}, with(map[string]any{"missing_nonce": 41.0})},
+			nil, []string{"您的交易仍在以太坊上等待处理", "nonce 为 41 和 42 的交易网络尚未收到"}, with(map[string]any{"missing_count": 2.0})},
 		{"pending-fine", eth(repeatHash("600d")), "pending-fine", "wait", 0, "",
 			[]string{"expect it in about 12s"}, []string{"confirmed within about a minute"}, with(map[string]any{"estimate_seconds": 12.0})},
-		{"replaced", eth(repeatHash("01d0"), "sender="+alice, "nonce=19"), "replaced", "none", 0, "",
+		{"replaced: ask the customer", eth(repeatHash("01d0"), "sender="+alice, "nonce=19"), "replaced", "confirm_replacement", 0, "",
 			[]string{"nonce 19", repeatHash("b005")},
-			[]string{"same nonce (19)", "The replacement's transaction hash is " + repeatHash("b005") + "."},
+			[]string{"same nonce (19)", "The replacement's transaction hash is " + repeatHash("b005") + ".", "did you use either of them"},
 			with(map[string]any{"replaced_by": repeatHash("b005")})},
-		{"dropped without sender and nonce", eth(repeatHash("01d0")), "dropped", "resubmit", 0, "",
-			[]string{"does not know this transaction"}, []string{"We could not find your transaction on Ethereum", "send the transaction again"},
+		{"replaced, not by the customer", eth(repeatHash("01d0"), "sender="+alice, "nonce=19", "customer_replaced=no"), "replaced", "secure_wallet", 0, "high",
+			[]string{"escalated to security"}, []string{"someone else may have your recovery phrase or private key"}, sandbox},
+		{"not found without sender and nonce", eth(repeatHash("01d0")), "not-found", "ask_sender_nonce", 0, "",
+			[]string{"does not know this hash"}, []string{"We could not find a transaction with this hash on Ethereum", "Could you send us the address you sent it from"},
 			with(map[string]any{"replaced_by": ""})},
-		{"dropped: unknown everywhere", eth(repeatHash("dead"), "sender="+alice, "nonce=25"), "dropped", "resubmit", 0, "",
-			nil, []string{"send the transaction again"}, sandbox},
+		{"dropped: its nonce unused", eth(repeatHash("dead"), "sender="+alice, "nonce=25"), "dropped", "resubmit_same_nonce", 0, "",
+			[]string{"Nonces 20 to 24 must be used first."}, []string{"please use the same nonce, 25"}, with(map[string]any{"sender_latest_nonce": 20.0})},
 		{"wrong-chain", eth(repeatHash("ba5e")), "wrong-chain", "switch_chain", 0, "",
-			[]string{"Not on ethereum, but on base"}, []string{"but we did find it on Base", "switch your wallet or block explorer to Base"},
+			[]string{"Not on ethereum, but on base"}, []string{"but we did find it on Base", "switch your wallet or block explorer to Base", "https://basescan.org/tx/" + repeatHash("ba5e")},
 			with(map[string]any{"found_on": "base"})},
 		{"wrong-chain in Chinese", eth(repeatHash("ba5e"), "language=zh"), "wrong-chain", "switch_chain", 0, "",
 			nil, []string{"我们在以太坊上没有找到您的交易，但在 Base 上找到了它"}, with(map[string]any{"found_on": "base"})},
 		{"on its own chain", []string{"chain=base", "tx_hash=" + repeatHash("ba5e")}, "mined-success", "none", 101, "",
-			[]string{"final (base needs 12)"}, []string{"confirmed on Base (block 37999900)"}, with(map[string]any{"chain_id": 8453.0})},
+			[]string{"final, settled on L1"}, []string{"confirmed on Base (block 37999900)"}, with(map[string]any{"chain_id": 8453.0})},
+		{"bsc: below the recent tips", []string{"chain=bsc", "tx_hash=" + repeatHash("b5c0")}, "pending-underpriced", "speed_up", 0, "",
+			[]string{"below the 0.10 gwei that transactions in recent blocks paid at least"}, []string{"still waiting on BNB Smart Chain", "https://bscscan.com/tx/" + repeatHash("b5c0")},
+			with(map[string]any{"chain_id": 56.0})},
+		{"optimism: not posted to L1 yet", []string{"chain=optimism", "tx_hash=" + repeatHash("0a0a"), "language=zh"}, "mined-success", "wait", 21, "",
+			[]string{"the batch holding it is not posted to L1 yet"}, []string{"OP Mainnet 是结算在以太坊上的二层网络", "包含这笔交易的批次尚未提交到以太坊"},
+			with(map[string]any{"finality": "sequenced"})},
 		// Polygon's node is 15 minutes behind: its answer cannot be
 		// trusted, so the customer gets a holding reply and the node is
 		// escalated.
 		{"unhealthy node", []string{"chain=polygon", "tx_hash=" + repeatHash("de1a")}, "pending-fine", "wait", 0, "medium",
 			[]string{"stale head: last block 900s old"}, []string{"we cannot get a reliable answer from the network right now"},
 			with(map[string]any{"advice": "wait", "chain": "polygon"})},
+		// Solana is not supported yet: a reply and its team, not a failure.
+		{"solana", []string{"chain=solana", "tx_hash=5VfYmGBjvQKe3xgLtTQPSMEUdpEVHrJwLK7pKBJWKzHpNYjuUgqpLvqoRBEs3wMvzGhWFVVFn1LUNWYGiP6nUv3b"},
+			"unsupported-chain", "escalate", 0, "low", []string{"not supported by this runbook yet: escalated to solana-support"},
+			[]string{"Transactions on Solana are handled by our specialist team", "https://solscan.io/tx/5VfYmG"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -571,7 +611,7 @@ func TestSupportSandboxStuckTransaction(t *testing.T) {
 			if c.severity == "" && ep["healthy"] != true {
 				t.Errorf("endpoint %v", ep)
 			}
-			if c.severity != "" {
+			if c.severity == "medium" {
 				esc := doc.Outputs["escalation"].(map[string]any)
 				if ep["healthy"] != false || ep["problem"] != "stale head: last block 900s old" ||
 					esc["title"] != "The polygon node is unhealthy: stale head: last block 900s old" {
@@ -585,8 +625,8 @@ func TestSupportSandboxStuckTransaction(t *testing.T) {
 		t.Parallel()
 		e := newSupportEnv(t, "", nil, "evm")
 		for _, bad := range []struct{ input, want string }{
-			{"tx_hash=0x12", "input tx_hash: \"0x12\" does not match pattern ^0x[0-9a-fA-F]{64}$"},
-			{"tx_hash=" + strings.Repeat("5afe", 16), "does not match pattern ^0x[0-9a-fA-F]{64}$"},
+			{"tx_hash=0x12", "input tx_hash: \"0x12\" does not match pattern ^((0x)?[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{64,90})$"},
+			{"tx_hash=0x" + strings.Repeat("5afe", 16) + "0", "does not match pattern"},
 			{"sender=0xzz", "input sender: \"0xzz\" does not match pattern ^0x[0-9a-fA-F]{40}$"},
 			{"sender=" + alice + "00", "does not match pattern ^0x[0-9a-fA-F]{40}$"},
 			{"chain=Ethereum", "input chain: \"Ethereum\" does not match pattern"},
@@ -606,8 +646,8 @@ func TestSupportSandboxStuckTransaction(t *testing.T) {
 	t.Run("unknown chain", func(t *testing.T) {
 		t.Parallel()
 		e := newSupportEnv(t, "", nil, "evm")
-		doc := e.run(exitFailed, "stuck-transaction", "--input", "chain=solana", "--input", "tx_hash="+repeatHash("5afe"))
-		const msg = `unknown chain "solana": the sandbox chains are ethereum (1), base (8453), polygon (137)`
+		doc := e.run(exitFailed, "stuck-transaction", "--input", "chain=etherium", "--input", "tx_hash="+repeatHash("5afe"))
+		const msg = `unknown chain "etherium": the sandbox chains are ethereum (1), base (8453), polygon (137), bsc (56), arbitrum (42161), optimism (10)`
 		if doc.Status != "failed" || doc.Error == nil || doc.Error.Step != "unknown_chain" || !strings.HasPrefix(doc.Error.Message, msg) ||
 			!strings.Contains(doc.Error.Message, "rerun with one of the configured chains") {
 			t.Fatalf("run %s, error %+v", doc.Status, doc.Error)
@@ -622,6 +662,8 @@ func TestSupportSandboxStuckTransaction(t *testing.T) {
 	})
 }
 
+// paymentsLeads defines the group card-payment-failure's refund names:
+// a steward.yaml without it makes the runbook invalid.
 const paymentsLeads = "approvals:\n  groups:\n    payments-leads: [bruno, carla]\n"
 
 // TestSupportRefundNeedsApproval: a refund waits for a payments-lead; the
@@ -630,7 +672,9 @@ const paymentsLeads = "approvals:\n  groups:\n    payments-leads: [bruno, carla]
 func TestSupportRefundNeedsApproval(t *testing.T) {
 	t.Parallel()
 	e := newSupportEnv(t, paymentsLeads, nil, "payments")
-	args := []string{"card-payment-failure", "--input", "id=pi_sandbox_duplicate", "--input", "refund=true", "--as", "ana"}
+	// The ticket names the first payment of a double charge: the refund
+	// goes to the later one (issue 22).
+	args := []string{"card-payment-failure", "--input", "id=pi_sandbox_duplicate_first", "--input", "refund=true", "--as", "ana"}
 	doc := e.run(exitWaiting, args...)
 	id := doc.ID
 	if doc.Status != "waiting" || doc.step(t, "refund").Status != "waiting" || len(doc.Outputs) != 0 {
@@ -642,7 +686,8 @@ func TestSupportRefundNeedsApproval(t *testing.T) {
 		t.Fatalf("before the approval: run %s, refund %+v", shown.Run.Status, refund)
 	}
 	if len(shown.Waiting) != 1 || shown.Waiting[0].Step != "refund" ||
-		shown.Waiting[0].Message != "Refund 25.00 EUR (2500 eur in minor units) of pi_sandbox_duplicate to the customer's card? Diagnosis: duplicate." {
+		shown.Waiting[0].Message != "Refund 25.00 EUR (2500 eur in minor units) of pi_sandbox_duplicate to the customer's card? Diagnosis: duplicate "+
+			"(the order was paid 2 times: pi_sandbox_duplicate_first stands)." {
 		t.Fatalf("waiting %+v", shown.Waiting)
 	}
 	// The plugin was not called for the refund: it logs every refund.
@@ -657,7 +702,7 @@ func TestSupportRefundNeedsApproval(t *testing.T) {
 		t.Fatalf("self-approval:\n%s", r.stderr)
 	}
 	r = e.cmd(exitFailed, "approve", id, "refund", "--as", "mallory")
-	if !strings.Contains(r.stderr, "mallory may not decide step refund: approvers are payments-leads") {
+	if !strings.Contains(r.stderr, "mallory may not decide step refund: approvers are group:payments-leads (bruno, carla)") {
 		t.Fatalf("an outsider's approval:\n%s", r.stderr)
 	}
 	if s := e.show(id); s.Run.Status != "waiting" || len(s.Approvals) != 0 {
@@ -672,17 +717,17 @@ func TestSupportRefundNeedsApproval(t *testing.T) {
 	refundID := "re_sandbox_" + hex.EncodeToString(sum[:])[:16]
 	o := shown.Outputs
 	if shown.Run.Status != "succeeded" || shown.Run.Actor != "ana" || o["refund_id"] != refundID || o["refund_status"] != "refunded" ||
-		o["diagnosis"] != "duplicate" || o["escalated"] != false {
+		o["diagnosis"] != "duplicate" || o["escalated"] != false || o["refund_payment_id"] != "pi_sandbox_duplicate" {
 		t.Fatalf("after the approval: run %s, outputs %v; want refund_id %s", shown.Run.Status, o, refundID)
 	}
 	if r := shown.step(t, "refund"); r.Status != "succeeded" || r.Attempts != 1 || r.Outputs["amount"] != 2500.0 || r.Outputs["currency"] != "eur" ||
-		r.Outputs["backend"] != "sandbox" {
+		r.Outputs["backend"] != "sandbox" || r.Outputs["payment_id"] != "pi_sandbox_duplicate" {
 		t.Errorf("refund step %+v", r)
 	}
 	if s, _ := o["next_step"].(string); !strings.HasSuffix(s, "Refunded 25.00 EUR ("+refundID+").") {
 		t.Errorf("next_step %q", s)
 	}
-	checkReply(t, o["reply"].(string), "en", "", "so we have refunded 25.00 EUR to the card you paid with")
+	checkReply(t, o["reply"].(string), "en", "", "so we have refunded the extra payment of 25.00 EUR to the card you paid with")
 	if len(shown.Approvals) != 1 || shown.Approvals[0].Step != "refund" || !shown.Approvals[0].Approved || shown.Approvals[0].By != "bruno" ||
 		shown.Approvals[0].Comment != "charged twice, ticket 4711" {
 		t.Fatalf("approvals %+v", shown.Approvals)
@@ -805,6 +850,26 @@ func randomHex(t *testing.T, n int) string {
 	return hex.EncodeToString(b)
 }
 
+// TestSupportAuthorizationIsNotRefunded: an approved authorization of
+// our own card is not ours to refund (issue 22): refund=true asks for no
+// approval and refunds nothing; the specialist and the customer are told
+// the money comes back by the merchant's refund or a dispute.
+func TestSupportAuthorizationIsNotRefunded(t *testing.T) {
+	t.Parallel()
+	e := newSupportEnv(t, paymentsLeads, nil, "payments")
+	for _, lang := range []string{"en", "zh"} {
+		doc := e.run(exitOK, "card-payment-failure", "--input", "id=iauth_sandbox_approved", "--input", "refund=true", "--input", "language="+lang, "--as", "ana")
+		o := doc.Outputs
+		next, _ := o["next_step"].(string)
+		if doc.Status != "succeeded" || o["diagnosis"] != "succeeded" || o["refund_status"] != "not_possible" || o["refund_id"] != "" ||
+			doc.step(t, "refund").Status != "skipped" || !strings.Contains(next, "we cannot refund an authorization") || strings.Contains(next, "refund=true") {
+			t.Fatalf("%s: run %s, refund %s, outputs %v", lang, doc.Status, doc.step(t, "refund").Status, o)
+		}
+		want := map[string]string{"en": "Please ask the merchant for a refund", "zh": "请联系商户申请退款"}[lang]
+		checkReply(t, o["reply"].(string), lang, "", want)
+	}
+}
+
 // TestSupportStripeBackend runs card-payment-failure on the stripe
 // backend against a real stripe-mock, behind a proxy that records every
 // request: a refund reaches Stripe only after its approval, once, with
@@ -919,8 +984,10 @@ func TestSupportStripeBackend(t *testing.T) {
 	// Every request: the key as a bearer token, the pinned API version,
 	// and accepted by stripe-mock's validation.
 	all := proxy.recorded()
-	if len(all) != 5 {
-		t.Errorf("%d requests, want 5 (2 lookups per run, 1 refund)", len(all))
+	// find_duplicates looks the captured payment up again; stripe-mock's
+	// PaymentIntent has no customer, so it lists nothing.
+	if len(all) != 6 {
+		t.Errorf("%d requests, want 6 (2 lookups per run, the duplicate search's lookup, 1 refund)", len(all))
 	}
 	for _, x := range all {
 		if x.Status < 200 || x.Status > 299 || x.Header.Get("Authorization") != "Bearer "+key || x.Header.Get("Stripe-Version") == "" {
@@ -957,14 +1024,14 @@ func TestSupportProviderOutage(t *testing.T) {
 		defer srv.Close()
 		const maxRetries = 1
 		key := "sk_test_" + randomHex(t, 16)
-		e := newSupportEnv(t, fmt.Sprintf(`plugins:
+		e := newSupportEnv(t, paymentsLeads+fmt.Sprintf(`plugins:
   settings:
     payments:
       backend: stripe
       stripe:
         api_key: {secret: STRIPE_API_KEY}
         base_url: %s
-        timeout: 2s
+        timeout: 30s # never reached: the server answers at once; generous on a loaded machine
         max_retries: %d
 `, srv.URL, maxRetries), []string{"STEWARD_SECRET_STRIPE_API_KEY=" + key}, "payments")
 		const id = "pi_3MtwBwLkdIwHu7ix28a3tqPa"
@@ -1024,7 +1091,7 @@ func TestSupportProviderOutage(t *testing.T) {
   settings:
     evm:
       backend: rpc
-      timeout: 2s
+      timeout: 30s # never reached: the node answers 503 or refuses at once
       chains:
         - name: ethereum
           id: 1
@@ -1077,7 +1144,9 @@ func TestSupportGeth(t *testing.T) {
           id: %d
           rpc_url: %s
           block_time: 1s
+          finality: confirmations
           confirmations: 1
+          min_priority_fee_wei: "1000"  # geth --dev's --miner.gasprice
 `, id, rpcURL)
 	}
 	dev := func(hash string, more ...string) []string {
@@ -1098,22 +1167,26 @@ func TestSupportGeth(t *testing.T) {
 			[]string{`The contract gave this reason: "` + gethtest.RevertReason + `".`},
 			rpc(map[string]any{"revert_reason": gethtest.RevertReason, "to": node.Contract})},
 		{"pending-nonce-gap", dev(node.Gap), "pending-nonce-gap", "fill_nonce_gap", 0, "",
-			[]string{"it uses nonce 9 but nonce 6 was never sent"}, []string{"it has not received the one with nonce 6"},
+			[]string{"it uses nonce 9 but nonces 6, 7 and 8 were never sent"}, []string{"it has not received the ones with nonces 6, 7 and 8"},
 			rpc(map[string]any{"missing_nonce": 6.0, "nonce": 9.0})},
-		{"pending-nonce-gap in Chinese", dev(node.Gap, "language=zh"), "pending-nonce-gap", "fill_nonce_gap", 0, "",
-			nil, []string{"nonce 为 6 的那笔交易网络尚未收到"}, rpc(map[string]any{"missing_nonce": 6.0})},
+		{"pending-nonce-gap in Chinese", dev(node.Later, "language=zh"), "pending-nonce-gap", "fill_nonce_gap", 0, "",
+			nil, []string{"nonce 为 6、7、8、10、11 和 13 的交易网络尚未收到"}, rpc(map[string]any{"missing_count": 6.0})},
 		{"pending-underpriced", dev(node.Underpriced), "pending-underpriced", "speed_up", 0, "",
 			[]string{"its max fee of 0.000000001 gwei is below the base fee"}, []string{"Speed up"},
 			rpc(map[string]any{"max_fee_per_gas_wei": "1", "nonce": 5.0})},
-		{"pending-fine", dev(node.Fine), "pending-fine", "wait", 0, "",
-			[]string{"Pending with fees that can be mined"}, []string{"with a sufficient fee"},
-			rpc(map[string]any{"estimate_seconds": 10.0, "nonce": 4.0})},
-		{"replaced", dev(node.ReplacedOld, "sender="+node.Account, "nonce=3"), "replaced", "none", 0, "",
+		// Its tip (2 wei) is below what the miner takes: never mined.
+		{"pending-underpriced: a tip below the minimum", dev(node.Fine), "pending-underpriced", "speed_up", 0, "",
+			[]string{"its tip of 0.000000002 gwei is below the minimum of 0.000001 gwei that devnet's block producers take"}, []string{"the priority fee (tip) it offers is lower"},
+			rpc(map[string]any{"fee_problem": "tip_below_chain_minimum", "nonce": 4.0})},
+		{"replaced", dev(node.ReplacedOld, "sender="+node.Account, "nonce=3"), "replaced", "confirm_replacement", 0, "",
 			[]string{node.Replacement}, []string{"same nonce (3)", "The replacement's transaction hash is " + node.Replacement + "."},
 			rpc(map[string]any{"replaced_by": node.Replacement, "from": node.Account, "nonce": 3.0})},
-		{"dropped", dev(unknown), "dropped", "resubmit", 0, "",
-			[]string{"does not know this transaction"}, []string{"We could not find your transaction on Devnet"},
+		{"not found", dev(unknown), "not-found", "ask_sender_nonce", 0, "",
+			[]string{"does not know this hash"}, []string{"We could not find a transaction with this hash on Devnet"},
 			rpc(map[string]any{"replaced_by": "", "block_number": 0.0})},
+		{"dropped", dev(unknown, "sender="+node.Account, "nonce=30"), "dropped", "resubmit_same_nonce", 0, "",
+			[]string{"nonce 30 of"}, []string{"please use the same nonce, 30"},
+			rpc(map[string]any{"sender_latest_nonce": 4.0, "sender_pending_nonce": 6.0})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

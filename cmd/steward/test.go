@@ -7,7 +7,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
-	"github.com/stewardhq/steward/engine"
+	"github.com/stewardhq/steward/engine/printable"
 	"github.com/stewardhq/steward/engine/runtest"
 )
 
@@ -29,6 +29,12 @@ process may be started to learn it, never to run an action); a plugin
 that is not installed needs nothing but the mocks. Runs use a virtual
 clock: retry delays and core.sleep take no time, and timeouts never fire.
 
+Approvals follow the rules of steward approve: the groups of steward.yaml
+(approvals.groups, with those a test file gives under groups:), four eyes
+(the case's actor cannot approve unless approvals.allow_self_approval),
+and a decision by someone the step's approvers do not allow is refused:
+the step keeps waiting. A group:NAME nobody defines fails the step.
+
 PATH is a test file, a runbook (its test file is used) or a folder, searched
 recursively for *.test.yaml and *.test.yml, skipping hidden folders.
 Without a PATH, ./runbooks is searched.
@@ -36,6 +42,9 @@ Without a PATH, ./runbooks is searched.
 Output is in the style of go test: a --- FAIL line for each failing case
 with every reason at FILE:LINE, one ok or FAIL line per file, and last
 "N passed, M failed". -v also shows passing cases.
+
+It always works here, on the files named, even with --server set: nothing
+is sent to steward serve.
 
 Exit status: 0 when every case passed, 1 when any failed, 2 when a test
 file or its runbook is invalid (the other files still run).`,
@@ -61,17 +70,22 @@ file or its runbook is invalid (the other files still run).`,
 			if err != nil {
 				return err
 			}
-			reg := newRegistry(clockwork.NewRealClock(), nil, engine.Options{}, nil)
+			reg := builtins(clockwork.NewRealClock(), nil)
 			host, err := openPlugins(cmd, g, cfg, reg, nil)
 			if err != nil {
 				return err
 			}
 			defer host.Close()
-			opts := runtest.Options{Registry: reg, Verbose: verbose}
+			opts := runtest.Options{Registry: reg, Verbose: verbose, Policy: policy(cfg)}
 			if filter != "" {
 				opts.Run = re
 			}
-			sum := runtest.RunFiles(cmd.Context(), cmd.OutOrStdout(), files, opts)
+			// Test output quotes what actions returned: escaped.
+			out := printable.NewWriter(cmd.OutOrStdout())
+			sum := runtest.RunFiles(cmd.Context(), out, files, opts)
+			if err := out.Flush(); err != nil {
+				return err
+			}
 			switch {
 			case sum.Invalid > 0:
 				return &exitError{code: exitInvalid, err: fmt.Errorf("%s invalid", plural(sum.Invalid, "test file"))}

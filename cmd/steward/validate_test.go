@@ -127,10 +127,10 @@ func TestValidateBadUsage(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"validate"}, "steward: no PATH given and ./runbooks does not exist; try: steward validate FILE_OR_FOLDER\n"},
-		{[]string{"validate", "missing.yaml"}, "steward: runbooks: stat missing.yaml: no such file or directory\n"},
+		{[]string{"validate", "missing.yaml"}, "steward: stat missing.yaml: no such file or directory\n"},
 		{[]string{"validate", "-o", "xml", "."}, "steward: unknown output format \"xml\": use text or json\n"},
 		{[]string{"validate", "--stric"}, "steward: unknown flag: --stric\n"},
-		{[]string{"validate", "."}, "steward: runbooks: no runbook files found in .\n"},
+		{[]string{"validate", "."}, "steward: no runbook files found in .\n"},
 	}
 	for _, tt := range tests {
 		r := run(t, dir, tt.args...)
@@ -242,7 +242,7 @@ func TestValidateExamples(t *testing.T) {
 	if r := homeRun(t, "../..", t.TempDir(), nil, "validate", "--config", cfg, "schema/testdata/valid/"); r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	home := pinnedHome(t, "payments", "evm", "access", "notify", "example")
+	home := pinnedHome(t, "payments", "evm", "access", "notify", "helpdesk", "observability", "example")
 	if r := homeRun(t, "../..", home, nil, "validate", "--strict", "runbooks/", "plugins/example/runbooks/"); r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

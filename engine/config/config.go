@@ -1,36 +1,47 @@
 // Package config reads steward.yaml, the settings of a Steward
 // installation. Unknown keys are errors, so a typo never silently drops a
-// setting.
+// setting; every problem is a schema.Diagnostic at its line and column,
+// with a did-you-mean, as a runbook's are. CheckSettings checks a plugin's
+// settings against the schema the plugin declares, and Template is the
+// commented file steward init writes.
 //
 //	# steward.yaml
 //	runbooks:            # folders searched for runbooks by name, in order
 //	  - runbooks
 //	  - /srv/shared-runbooks
 //	approvals:
-//	  groups:            # usable in a step's approval.approvers
+//	  groups:            # a step's approval.approvers name them group:NAME
 //	    payments-leads: [ana, bruno]
 //	  allow_self_approval: false   # default: who starts a run cannot approve it
 //	plugins:
 //	  folders:           # searched for steward-plugin-NAME, in order
-//	    - /opt/steward/plugins       # default: $STEWARD_HOME/plugins, then ./bin
+//	    - /opt/steward/plugins       # default: $STEWARD_HOME/plugins, beside steward, ./bin
 //	  lock: plugins.lock # default: $STEWARD_HOME/plugins.lock
 //	  start_timeout: 10s # start, handshake and settings of one plugin
 //	  settings:          # what each plugin is configured with
 //	    payments:
 //	      base_url: https://payments.internal
 //	      api_key: {secret: PAYMENTS_API_KEY}   # from STEWARD_SECRET_PAYMENTS_API_KEY
+//	audit:
+//	  checkpoint_key: /srv/steward/checkpoint.key  # default: $STEWARD_HOME/checkpoint.key
+//	runs:
+//	  max_sub_runs: 100  # sub-runs (core.runbook) one run may start, all levels together
+//	server:              # steward serve: see Server
+//	  url: https://steward.example.com
+//	  grants: [{subject: ana, role: approver, runbooks: "card-*"}]
+//	webhooks:            # POST /hooks/NAME: see Webhook
+//	  - {name: zendesk, runbook: card-payment-failure, verify: zendesk, secret: {secret: ZENDESK_SECRET}}
+//	schedules:
+//	  catchup_window: 24h  # missed slots older than this are not caught up
+//	  catchup_max: 10      # fires per schedule when catching up
+//	store: postgres://steward@db.internal:5432/steward  # default: SQLite under $STEWARD_HOME
+//	mcp:                 # runbooks AI assistants may run as tools: see MCP
+//	  runbooks: [decline-reply]
 package config
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -46,6 +57,50 @@ type Config struct {
 	Approvals Approvals `yaml:"approvals"`
 	// Plugins say where action plugins are and how they are configured.
 	Plugins Plugins `yaml:"plugins"`
+	// Audit configures steward audit.
+	Audit Audit `yaml:"audit"`
+	// Runs bound what one run may do.
+	Runs Runs `yaml:"runs"`
+	// Server configures steward serve: its URL, grants, approval
+	// notifications (server.go).
+	Server Server `yaml:"server"`
+	// Webhooks start runbooks from external events (webhooks.go).
+	Webhooks []Webhook `yaml:"webhooks"`
+	// Schedules configure the scheduler of steward serve (schedules.go).
+	Schedules Schedules `yaml:"schedules"`
+	// Store is the URL of the PostgreSQL database that keeps the journal
+	// (see store.go); "" for the embedded SQLite store under --home.
+	Store string `yaml:"store"`
+	// MCP says which runbooks AI assistants may run (mcp.go).
+	MCP MCP `yaml:"mcp"`
+	// Sources are named folders and Git or GitHub repositories that
+	// runbooks come from, searched before the runbooks folders
+	// (sources.go).
+	Sources []Source `yaml:"sources"`
+	// File is the file the configuration was read from; "" for the
+	// default, when there is none.
+	File string `yaml:"-"`
+
+	lines        []string              // of File, for diagnostics
+	settings     map[string]*yaml.Node // plugins.settings.NAME, for CheckSettings
+	settingsKeys map[string]*yaml.Node // the key of each plugin's settings
+}
+
+// Audit configures steward audit.
+type Audit struct {
+	// CheckpointKey is the path of the Ed25519 key that signs checkpoints
+	// of the journal (made on first use, mode 0600), relative to the
+	// configuration file. Empty when not set: the caller uses
+	// $STEWARD_HOME/checkpoint.key.
+	CheckpointKey string `yaml:"checkpoint_key"`
+}
+
+// Runs bound what one run may do.
+type Runs struct {
+	// MaxSubRuns is how many sub-runs (core.runbook) one run may start,
+	// all levels together, each time it runs or goes on. Zero when not
+	// set: the engine's default, 100.
+	MaxSubRuns int `yaml:"max_sub_runs"`
 }
 
 // Plugins configure action plugins.
@@ -53,8 +108,8 @@ type Plugins struct {
 	// Folders are searched for plugin binaries (steward-plugin-NAME), in
 	// order: the first folder that has a name wins. Relative paths are
 	// relative to the configuration file. Nil when not set: the caller
-	// uses its default ($STEWARD_HOME/plugins, then ./bin); an empty list
-	// means no plugins.
+	// uses its default ($STEWARD_HOME/plugins, the folder of the steward
+	// binary, then ./bin); an empty list means no plugins.
 	Folders []string `yaml:"folders"`
 	// Lock is the path of the lock file, which pins each plugin binary to
 	// its SHA-256, relative to the configuration file. Empty when not set:
@@ -84,113 +139,5 @@ func Default() *Config { return &Config{Runbooks: []string{"runbooks"}} }
 // MaxSize bounds the configuration file.
 const MaxSize = 1 << 20
 
-// Load reads the file at path. A missing file gives the default when
-// optional is set (the default path), and is an error otherwise (a path the
-// user named).
-func Load(path string, optional bool) (*Config, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) && optional {
-		return Default(), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	defer f.Close()
-	src, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
-	}
-	if len(src) > MaxSize {
-		return nil, fmt.Errorf("config: %s is larger than 1 MiB", path)
-	}
-	cfg := Default()
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config: %s: %v", path, err)
-	}
-	for g, members := range cfg.Approvals.Groups {
-		if g == "" || len(members) == 0 {
-			return nil, fmt.Errorf("config: %s: approvals.groups.%s must list at least one member", path, g)
-		}
-	}
-	dir := filepath.Dir(path)
-	for i, p := range cfg.Runbooks {
-		if p == "" {
-			return nil, fmt.Errorf("config: %s: runbooks[%d] is empty", path, i)
-		}
-		if !filepath.IsAbs(p) {
-			cfg.Runbooks[i] = filepath.Join(dir, p)
-		}
-	}
-	if err := cfg.Plugins.check(dir); err != nil {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
-	}
-	return cfg, nil
-}
-
 // pluginName is what a plugin may be called: NAME in steward-plugin-NAME.
-var pluginName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
-
-// check checks the plugins section and makes its paths absolute.
-func (p *Plugins) check(dir string) error {
-	for i, f := range p.Folders {
-		if f == "" {
-			return fmt.Errorf("plugins.folders[%d] is empty", i)
-		}
-		if !filepath.IsAbs(f) {
-			p.Folders[i] = filepath.Join(dir, f)
-		}
-	}
-	if p.Lock != "" && !filepath.IsAbs(p.Lock) {
-		p.Lock = filepath.Join(dir, p.Lock)
-	}
-	if p.StartTimeout < 0 {
-		return fmt.Errorf("plugins.start_timeout must be positive, got %s", p.StartTimeout)
-	}
-	names := make([]string, 0, len(p.Settings))
-	for name := range p.Settings {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if !pluginName.MatchString(name) {
-			return fmt.Errorf("plugins.settings.%s: a plugin name is lower-case letters, digits, _ and -, starting with a letter", name)
-		}
-		for k, v := range p.Settings[name] {
-			if err := checkSecretRefs(v, "plugins.settings."+name+"."+k); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// checkSecretRefs checks that every mapping with a secret key, at any
-// depth, is a well-formed reference: {secret: NAME} and nothing else.
-func checkSecretRefs(v any, path string) error {
-	switch t := v.(type) {
-	case map[string]any:
-		if ref, ok := t["secret"]; ok {
-			name, isStr := ref.(string)
-			if !isStr || !secretName.MatchString(name) || len(t) != 1 {
-				return fmt.Errorf("%s: write {secret: NAME}, NAME being letters, digits and _ (read from STEWARD_SECRET_NAME)", path)
-			}
-			return nil
-		}
-		for k, x := range t {
-			if err := checkSecretRefs(x, path+"."+k); err != nil {
-				return err
-			}
-		}
-	case []any:
-		for i, x := range t {
-			if err := checkSecretRefs(x, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-var secretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var pluginName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`) })

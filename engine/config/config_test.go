@@ -34,8 +34,8 @@ func TestLoad(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	for _, tc := range []struct{ content, want string }{
-		{"runbook: [x]\n", "field runbook not found"},
-		{"runbooks: x\n", "cannot unmarshal"},
+		{"runbook: [x]\n", `1:1: runbook: unknown key "runbook"`},
+		{"runbooks: x\n", `1:11: runbooks: expected a list, got the text "x"`},
 		{"runbooks: ['']\n", "runbooks[0] is empty"},
 		{"runbooks: [\n", "did not find expected"},
 	} {
@@ -104,19 +104,60 @@ func TestLoadPlugins(t *testing.T) {
 
 func TestLoadPluginsErrors(t *testing.T) {
 	for _, tc := range []struct{ content, want string }{
-		{"plugins: {folder: [x]}\n", "field folder not found in type config.Plugins"},
+		{"plugins: {folder: [x]}\n", `1:11: plugins.folder: unknown key "folder"`},
 		{"plugins: {folders: ['']}\n", "plugins.folders[0] is empty"},
-		{"plugins: {start_timeout: soon}\n", "cannot unmarshal !!str `soon` into time.Duration"},
+		{"plugins: {start_timeout: soon}\n", `1:26: plugins.start_timeout: invalid duration "soon"`},
 		{"plugins: {start_timeout: -1s}\n", "plugins.start_timeout must be positive, got -1s"},
-		{"plugins: {settings: {Payments: {a: 1}}}\n", "plugins.settings.Payments: a plugin name is lower-case"},
-		{"plugins: {settings: {payments: x}}\n", "cannot unmarshal"},
+		{"plugins: {settings: {Payments: {a: 1}}}\n", `plugins.settings.Payments: invalid plugin name "Payments"`},
+		{"plugins: {settings: {payments: x}}\n", "plugins.settings.payments: expected a mapping of the plugin's settings"},
 		{"plugins: {settings: {payments: {key: {secret: 3}}}}\n", "plugins.settings.payments.key: write {secret: NAME}"},
+		{"plugins: {settings: {payments: {key: {secret: lower-case}}}}\n", "plugins.settings.payments.key: write {secret: NAME}"},
 		{"plugins: {settings: {payments: {key: {secret: A, b: 1}}}}\n", "plugins.settings.payments.key: write {secret: NAME}"},
 		{"plugins: {settings: {payments: {l: [{secret: 'a b'}]}}}\n", "plugins.settings.payments.l[0]: write {secret: NAME}"},
 	} {
 		_, err := Load(write(t, tc.content), false)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.content, err, tc.want)
+		}
+	}
+}
+
+func TestLoadAudit(t *testing.T) {
+	p := write(t, "audit:\n  checkpoint_key: keys/checkpoint.key\n")
+	cfg, err := Load(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(filepath.Dir(p), "keys", "checkpoint.key"); cfg.Audit.CheckpointKey != want {
+		t.Errorf("checkpoint_key = %q, want %q", cfg.Audit.CheckpointKey, want)
+	}
+	if cfg, err := Load(write(t, "audit:\n  checkpoint_key: /srv/cp.key\n"), false); err != nil || cfg.Audit.CheckpointKey != "/srv/cp.key" {
+		t.Errorf("absolute: %v %v", cfg, err)
+	}
+	if cfg, err := Load(write(t, ""), false); err != nil || cfg.Audit.CheckpointKey != "" {
+		t.Errorf("default: %v %v", cfg, err)
+	}
+	if _, err := Load(write(t, "audit:\n  checkpoint: x\n"), false); err == nil || !strings.Contains(err.Error(), `audit.checkpoint: unknown key "checkpoint"`) {
+		t.Errorf("unknown key: %v", err)
+	}
+}
+
+// TestLoadRuns: runs.max_sub_runs is read; not set, it is 0 (the engine's
+// default); a negative value is refused.
+func TestLoadRuns(t *testing.T) {
+	cfg, err := Load(write(t, "runs:\n  max_sub_runs: 12\n"), false)
+	if err != nil || cfg.Runs.MaxSubRuns != 12 {
+		t.Fatalf("runs: %+v, %v", cfg, err)
+	}
+	if cfg, err := Load(write(t, ""), false); err != nil || cfg.Runs.MaxSubRuns != 0 {
+		t.Errorf("not set: %+v, %v", cfg, err)
+	}
+	for content, want := range map[string]string{
+		"runs:\n  max_sub_runs: -1\n": "runs.max_sub_runs must be positive, got -1",
+		"runs:\n  max_subruns: 3\n":   `runs.max_subruns: unknown key "max_subruns"`,
+	} {
+		if _, err := Load(write(t, content), false); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", content, err, want)
 		}
 	}
 }

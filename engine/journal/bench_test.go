@@ -35,17 +35,18 @@ func benchJournal(b *testing.B) *sqlite.Store {
 		for r := range benchRuns {
 			id := fmt.Sprintf("20261121-101502-%08x", r)
 			batch := journal.Batch{RunID: id}
-			if round == 0 {
-				batch.Run = &journal.Run{ID: id, Runbook: "deploy", Status: "running", StartedAt: t0}
-			}
 			for i := range perBatch {
 				seq++
 				typ := "step.finished"
-				if round == 0 && i == 0 {
-					typ = "run.started"
-				}
 				data := fmt.Sprintf(`{"step":"deploy-%d","attempt":1,"with":{"url":"https://example.com/api/v1/items/%d","method":"POST"},"outputs":{"status":200,"body":"%s"}}`, i, seq, pad)
-				batch.Entries = append(batch.Entries, journal.Entry{Type: typ, Time: t0.Add(time.Duration(seq) * time.Millisecond), Data: json.RawMessage(data)})
+				at := t0.Add(time.Duration(seq) * time.Millisecond)
+				if round == 0 && i == 0 {
+					// What the summary says, as a real run.started.
+					typ = "run.started"
+					data = `{"runbook":"deploy","actor":"ana","inputs":{"url":"https://example.com/api/v1/items"}}`
+					batch.Run = &journal.Run{ID: id, Runbook: "deploy", Actor: "ana", Status: "running", StartedAt: at}
+				}
+				batch.Entries = append(batch.Entries, journal.Entry{Type: typ, Time: at, Data: json.RawMessage(data)})
 			}
 			if _, err := s.Append(ctx, batch); err != nil {
 				b.Fatal(err)

@@ -26,17 +26,35 @@ type trailer struct {
 	LastSeq  int64  `json:"last_seq"`
 	Records  int    `json:"records"`
 	LastHash string `json:"last_hash"`
+	// HeadSeq and HeadHash are the journal's last record when the export
+	// was made: of an export of the whole journal, or since a time, its
+	// last record; of a run's, the store's head after its records.
+	HeadSeq  int64  `json:"head_seq"`
+	HeadHash string `json:"head_hash"`
 }
 
 // Export writes the records of one run (or of the whole journal when
-// runID is ""), from since (zero: all of them), one Line per line, then
-// the export.end line, which VerifyFile checks against them. n is the
-// number of records written.
+// runID is ""), one Line per line, then the export.end line, which
+// VerifyFile checks against them. n is the number of records written.
+//
+// With since, the export starts at the first record whose time is since
+// or later and holds every record after it, whatever its time: record
+// times need not rise with seq (a record appended by another process,
+// whose clock is behind), so an export since a time is a contiguous
+// range of seq (of the run's records, with runID), not a filter on time.
 func Export(ctx context.Context, s Store, w io.Writer, runID string, since time.Time) (n int, err error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var t trailer
 	var line []byte
-	err = s.Records(ctx, runID, since, func(r Record) error {
+	started := since.IsZero()
+	err = s.Records(ctx, runID, time.Time{}, func(r Record) error {
+		t.HeadSeq, t.HeadHash = r.Seq, r.Hash
+		// A record whose body does not parse has no time: before the
+		// range, it is left out; inside it, VerifyFile names it.
+		if !started && (r.Data == nil || r.Time.Before(since)) {
+			return nil
+		}
+		started = true
 		if len(r.Body) == 0 || r.Body[len(r.Body)-1] != '}' {
 			return fmt.Errorf("journal: export: record %d has no body", r.Seq)
 		}
@@ -57,6 +75,11 @@ func Export(ctx context.Context, s Store, w io.Writer, runID string, since time.
 	if n == 0 && runID != "" {
 		if _, err := s.Run(ctx, runID); errors.Is(err, ErrRunNotFound) {
 			return 0, err
+		}
+	}
+	if runID != "" {
+		if t.HeadSeq, t.HeadHash, err = s.Head(ctx); err != nil {
+			return n, err
 		}
 	}
 	t.Type, t.RunID, t.Records = TrailerType, runID, n
@@ -92,6 +115,10 @@ func (t trailer) line() []byte {
 	b = strconv.AppendInt(b, int64(t.Records), 10)
 	b = append(b, `,"last_hash":`...)
 	b = appendString(b, t.LastHash)
+	b = append(b, `,"head_seq":`...)
+	b = strconv.AppendInt(b, t.HeadSeq, 10)
+	b = append(b, `,"head_hash":`...)
+	b = appendString(b, t.HeadHash)
 	b = append(b, '}')
 	return appendLine(nil, b, HashBody(b))
 }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stewardhq/steward/engine/journal"
+	"github.com/stewardhq/steward/engine/journal/sqlite"
 )
 
 // export returns the export's lines, without their newlines.
@@ -27,7 +29,7 @@ func export(t *testing.T, f *fixture, runID string, since time.Time) []string {
 	return lines
 }
 
-func verifyLines(t *testing.T, lines []string, end string) journal.Report {
+func verifyLines(t *testing.T, lines []string, end string) journal.FileReport {
 	t.Helper()
 	rep, err := journal.VerifyFile(strings.NewReader(strings.Join(lines, "\n") + end))
 	if err != nil {
@@ -63,6 +65,8 @@ func TestExportLines(t *testing.T) {
 		LastSeq  int64  `json:"last_seq"`
 		Records  int    `json:"records"`
 		LastHash string `json:"last_hash"`
+		HeadSeq  int64  `json:"head_seq"`
+		HeadHash string `json:"head_hash"`
 	}
 	if err := json.Unmarshal([]byte(body), &tr); err != nil {
 		t.Fatal(err)
@@ -72,7 +76,7 @@ func TestExportLines(t *testing.T) {
 		t.Fatalf("trailer time %q: %v", tr.Time, err)
 	}
 	if tr.Type != "export.end" || tr.RunID != "" || tr.Since != "" || tr.FirstSeq != 1 || tr.LastSeq != 15 ||
-		tr.Records != 15 || tr.LastHash != f.rec(15).Hash {
+		tr.Records != 15 || tr.LastHash != f.rec(15).Hash || tr.HeadSeq != 15 || tr.HeadHash != f.rec(15).Hash {
 		t.Fatalf("trailer: %s", body)
 	}
 	if !strings.HasPrefix(end, `{"type":"export.end","time":"`) {
@@ -80,7 +84,8 @@ func TestExportLines(t *testing.T) {
 	}
 	since := export(t, f, runC, f.rec(13).Time)
 	if len(since) != 4 || since[0] != string(f.rec(13).Line()) ||
-		!strings.Contains(since[3], `"run_id":"`+runC+`","since":"2026-11-21T10:15:15Z","first_seq":13,"last_seq":15,"records":3,`) {
+		!strings.Contains(since[3], `"run_id":"`+runC+`","since":"2026-11-21T10:15:15Z","first_seq":13,"last_seq":15,"records":3,`) ||
+		!strings.Contains(since[3], `,"head_seq":15,"head_hash":"`+f.rec(15).Hash+`","hash":"`) {
 		t.Fatalf("run and since: %v", since)
 	}
 }
@@ -99,13 +104,17 @@ func TestVerifyFileClean(t *testing.T) {
 		name  string
 		run   string
 		since time.Time
-		want  journal.Report
+		want  journal.FileReport
 	}{
-		{"whole", "", time.Time{}, journal.Report{Records: 15, Runs: 3, Head: f.rec(15).Hash}},
-		{"one run", runB, time.Time{}, journal.Report{Records: 5, Runs: 1, Head: f.rec(10).Hash}},
-		{"since", "", f.rec(8).Time, journal.Report{Records: 8, Runs: 2, Head: f.rec(15).Hash}},
-		{"one run, since", runB, f.rec(8).Time, journal.Report{Records: 3, Runs: 1, Head: f.rec(10).Hash}},
-		{"nothing since", "", t0.Add(time.Hour), journal.Report{}},
+		{"whole", "", time.Time{}, journal.FileReport{Report: journal.Report{Records: 15, Runs: 3, Head: f.rec(15).Hash},
+			FirstSeq: 1, LastSeq: 15, HeadSeq: 15, HeadHash: f.rec(15).Hash}},
+		{"one run", runB, time.Time{}, journal.FileReport{Report: journal.Report{Records: 5, Runs: 1, Head: f.rec(10).Hash},
+			RunID: runB, FirstSeq: 6, LastSeq: 10, HeadSeq: 15, HeadHash: f.rec(15).Hash}},
+		{"since", "", f.rec(8).Time, journal.FileReport{Report: journal.Report{Records: 8, Runs: 2, Head: f.rec(15).Hash},
+			Since: "2026-11-21T10:15:10Z", FirstSeq: 8, LastSeq: 15, HeadSeq: 15, HeadHash: f.rec(15).Hash}},
+		{"one run, since", runB, f.rec(8).Time, journal.FileReport{Report: journal.Report{Records: 3, Runs: 1, Head: f.rec(10).Hash},
+			RunID: runB, Since: "2026-11-21T10:15:10Z", FirstSeq: 8, LastSeq: 10, HeadSeq: 15, HeadHash: f.rec(15).Hash}},
+		{"nothing since", "", t0.Add(time.Hour), journal.FileReport{Since: "2026-11-21T11:15:02Z", HeadSeq: 15, HeadHash: f.rec(15).Hash}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			lines := export(t, f, c.run, c.since)
@@ -294,7 +303,7 @@ func TestVerifyFileTampered(t *testing.T) {
 		name:   "since: a line deleted",
 		since:  8,
 		tamper: func(f *fixture, l []string) []string { return del(l, 4) },
-		want:   func(f *fixture) journal.Problem { return at(5, f.rec(13), runPrev) },
+		want:   func(f *fixture) journal.Problem { return at(5, f.rec(13), "record 12 is missing: deleted") },
 	}, {
 		name:   "since: an older record inserted",
 		since:  8,
@@ -332,4 +341,68 @@ func TestVerifyFileLongLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkProblem(t, rep.Problem, journal.Problem{Line: 1, Reason: "it is longer than 64 MiB: not a record"})
+}
+
+// TestExportSinceContiguous: record times do not rise with seq (a cancel
+// recorded by another process, whose clock is behind). An export --since
+// is the contiguous range of seq from the first record at or after since,
+// and checks on its own: the older record inside it is kept.
+func TestExportSinceContiguous(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := func(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+	for _, e := range []struct {
+		run, typ string
+		sec      float64
+	}{
+		{runA, "run.started", 1},
+		{runA, "step.started", 3},
+		{runA, "run.cancel_requested", 2.5}, // from another process
+		{runA, "run.finished", 4},
+		{runB, "run.started", 5},
+	} {
+		if _, err := s.Append(ctx, journal.Batch{RunID: e.run, Entries: []journal.Entry{{Type: e.typ, Time: at(e.sec), Data: []byte(`{}`)}},
+			Run: &journal.Run{ID: e.run, Runbook: "deploy", Status: "running", StartedAt: at(e.sec)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		run  string
+		want []int64
+	}{
+		{"whole journal", "", []int64{2, 3, 4, 5}},
+		{"one run", runA, []int64{2, 3, 4}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			n, err := journal.Export(ctx, s, &buf, c.run, at(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+			var got []int64
+			for _, l := range lines[:len(lines)-1] {
+				r, err := journal.ParseLine([]byte(l))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, r.Seq)
+			}
+			if n != len(c.want) || fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("exported seqs %v (%d), want %v", got, n, c.want)
+			}
+			rep, err := journal.VerifyFile(strings.NewReader(buf.String()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Problem != nil {
+				t.Fatalf("steward's own export does not verify: %v", rep.Problem)
+			}
+		})
+	}
 }

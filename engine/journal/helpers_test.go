@@ -53,8 +53,14 @@ func newFixture(t *testing.T) *fixture {
 		run := journal.Run{ID: id, Runbook: "deploy", Status: "running", StartedAt: t0.Add(time.Duration(5*i+1) * time.Second)}
 		for j, typ := range types {
 			seq++
-			e := journal.Entry{Type: typ, Time: t0.Add(time.Duration(seq) * time.Second),
-				Data: json.RawMessage(fmt.Sprintf(`{"step":"s%d","note":"record %d"}`, j, seq))}
+			data := fmt.Sprintf(`{"step":"s%d","note":"record %d"}`, j, seq)
+			switch typ { // what the summary repeats
+			case "run.started":
+				data = fmt.Sprintf(`{"runbook":"deploy","note":"record %d"}`, seq)
+			case "run.finished":
+				data = fmt.Sprintf(`{"status":"succeeded","note":"record %d"}`, seq)
+			}
+			e := journal.Entry{Type: typ, Time: t0.Add(time.Duration(seq) * time.Second), Data: json.RawMessage(data)}
 			b := journal.Batch{RunID: id, Entries: []journal.Entry{e}, Run: &run}
 			run.UpdatedAt = e.Time
 			if typ == "run.finished" {

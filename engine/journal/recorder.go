@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,17 +13,22 @@ import (
 
 // Flush policy of a Recorder. Records are written in batches, one
 // transaction each:
-//   - at once, and durably (fsync), before an action that mutates runs, and
-//     when the run ends or waits;
+//   - at once, and durably (fsync), before an action that mutates runs,
+//     when an attempt of such an action ends (before any later step
+//     starts, and before progress shows it), and when the run ends or
+//     waits;
 //   - at once, not durably, when the run starts (so that it is listed);
-//   - otherwise when MaxBuffered records wait or FlushEvery has passed.
+//   - otherwise by a timer, FlushEvery after the first record waiting, or
+//     when MaxBuffered records wait.
 //
-// A crash of the process loses nothing written; a crash of the machine
-// may lose the records of read-only work since the last durable batch,
-// which resume runs again.
+// Progress (RecorderOptions.Then) is shown only once the records of what
+// it shows are written: what a person saw succeed is in the journal, even
+// after kill -9. A crash of the process loses nothing written; a crash of
+// the machine may lose the records of read-only work since the last
+// durable batch, which resume runs again.
 const (
 	MaxBuffered = 512
-	FlushEvery  = 250 * time.Millisecond
+	FlushEvery  = 50 * time.Millisecond
 )
 
 // Recorder records a run's events in a store as they happen: it is the
@@ -33,13 +39,18 @@ type Recorder struct {
 	run     Run
 	source  *Source
 	origin  *Origin
+	key     string // the trigger's key, for the first batch
 	stop    func(error)
 	clock   func() time.Time
+	then    engine.Sink
 	mu      sync.Mutex
 	buf     []Entry
-	started map[engine.StepKey]*engine.Event // step.started held to merge with its first attempt
-	last    time.Time
+	shown   []*engine.Event         // events written or waiting, for then, in order
+	started []*engine.Event         // step.started held to merge with its first attempt, in order
+	mutates map[engine.StepKey]bool // steps with an attempt of a mutating action
+	timer   *time.Timer             // the flush of records waiting, when armed
 	err     error
+	closed  bool
 }
 
 // RecorderOptions configure a Recorder.
@@ -48,18 +59,26 @@ type RecorderOptions struct {
 	Run Run
 	// Source is the runbook's content, stored once per hash.
 	Source *Source
-	// Origin goes in the run.started record.
+	// Origin goes in the run.started record. When its Trigger has a
+	// Key, the batch of run.started claims it (Batch.Key): a run whose
+	// key another run holds records nothing and stops.
 	Origin *Origin
 	// Stop is called once with the error when the store fails.
 	Stop func(error)
 	// Now is the clock of the summary's UpdatedAt; default time.Now.
 	Now func() time.Time
+	// Then receives each event once the record of it is written: the
+	// progress a person sees. Calls are serialized, in order.
+	Then engine.Sink
 }
 
 // NewRecorder returns a recorder of one run into store.
 func NewRecorder(store Store, o RecorderOptions) *Recorder {
 	r := &Recorder{store: store, run: o.Run, source: o.Source, origin: o.Origin, stop: o.Stop, clock: o.Now,
-		started: map[engine.StepKey]*engine.Event{}}
+		then: o.Then, mutates: map[engine.StepKey]bool{}}
+	if o.Origin != nil && o.Origin.Trigger != nil {
+		r.key = o.Origin.Trigger.Key
+	}
 	if r.clock == nil {
 		r.clock = time.Now
 	}
@@ -83,9 +102,11 @@ func (r *Recorder) Event(e *engine.Event) {
 	if r.err != nil {
 		return
 	}
+	if r.then != nil {
+		r.shown = append(r.shown, e)
+	}
 	key := engine.StepKey{Phase: e.Phase, ID: e.Step}
-	if held := r.started[key]; held != nil && e.Step != "" {
-		delete(r.started, key)
+	if held := r.takeStarted(key); held != nil && e.Step != "" {
 		if e.Type == engine.AttemptStarted && e.Index < 0 && e.Attempt == 1 {
 			// One record says the step started and what its first
 			// attempt runs with.
@@ -98,15 +119,30 @@ func (r *Recorder) Event(e *engine.Event) {
 		}
 	}
 	if e.Type == engine.StepStarted && e.Items == 0 && e.Attempt == 0 { // not yet merged
-		r.started[key] = e
+		r.started = append(r.started, e)
+		r.arm()
 		return
 	}
 	r.add(e)
 	switch e.Type {
 	case engine.RunStarted, engine.RunResumed:
+		if e.Type == engine.RunStarted {
+			// The summary's start is the record's: Verify checks it.
+			r.run.StartedAt = e.Time
+		}
 		r.flush(false)
 	case engine.AttemptStarted, engine.StepStarted:
 		if e.Mutates {
+			r.mutates[key] = true
+			r.flush(true)
+		}
+	case engine.AttemptFailed, engine.ItemFinished:
+		if r.mutates[key] {
+			r.flush(true)
+		}
+	case engine.StepFinished:
+		if r.mutates[key] {
+			delete(r.mutates, key)
 			r.flush(true)
 		}
 	case engine.RunFinished:
@@ -116,36 +152,65 @@ func (r *Recorder) Event(e *engine.Event) {
 		}
 		r.flush(true)
 	}
-	if len(r.buf) >= MaxBuffered || (len(r.buf) > 0 && r.clock().Sub(r.last) >= FlushEvery) {
+	if len(r.buf) >= MaxBuffered {
 		r.flush(false)
 	}
+	r.arm()
 }
 
-// Append records entries that are not engine events (an approval
-// decision, a cancel request) in the run's next batch, durably.
-func (r *Recorder) Append(entries ...Entry) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.err != nil {
-		return r.err
+// arm sets the timer that writes the records waiting, FlushEvery after
+// the first of them.
+func (r *Recorder) arm() {
+	if r.timer != nil || r.closed || (len(r.buf) == 0 && len(r.started) == 0 && len(r.shown) == 0) {
+		return
 	}
-	r.buf = append(r.buf, entries...)
-	r.flush(true)
-	return r.err
+	r.timer = time.AfterFunc(FlushEvery, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.timer = nil
+		if r.closed {
+			return
+		}
+		// A step.started held for its first attempt waits no longer.
+		r.addStarted()
+		r.flush(false)
+	})
 }
 
-// Close writes what is still buffered.
+// Close writes what is still buffered, and stops the timer.
 func (r *Recorder) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for k, held := range r.started {
-		delete(r.started, k)
-		r.add(held)
+	r.closed = true
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
 	}
-	if r.err == nil && len(r.buf) > 0 {
+	r.addStarted()
+	if r.err == nil && (len(r.buf) > 0 || len(r.shown) > 0 || r.source != nil) {
 		r.flush(true)
 	}
 	return r.err
+}
+
+// takeStarted removes and returns the step.started held for key, if any.
+func (r *Recorder) takeStarted(key engine.StepKey) *engine.Event {
+	i := slices.IndexFunc(r.started, func(e *engine.Event) bool { return e.Phase == key.Phase && e.Step == key.ID })
+	if i < 0 {
+		return nil
+	}
+	held := r.started[i]
+	r.started = slices.Delete(r.started, i, i+1)
+	return held
+}
+
+// addStarted records the step.started still held, in the order the steps
+// started (steps of a parallel group each hold one).
+func (r *Recorder) addStarted() {
+	for _, held := range r.started {
+		r.add(held)
+	}
+	r.started = nil
 }
 
 func (r *Recorder) add(e *engine.Event) {
@@ -171,19 +236,34 @@ func (r *Recorder) add(e *engine.Event) {
 	r.buf = append(r.buf, Entry{Type: string(e.Type), Time: e.Time, Data: b})
 }
 
+// flush writes the records waiting, then shows the events they record.
 func (r *Recorder) flush(sync bool) {
 	if r.err != nil {
 		return
 	}
-	r.run.UpdatedAt = r.clock()
-	run := r.run
-	b := Batch{RunID: r.run.ID, Entries: r.buf, Run: &run, Source: r.source, Sync: sync}
-	if _, err := r.store.Append(context.Background(), b); err != nil {
-		r.err = fmt.Errorf("journal: recording run %s: %w", r.run.ID, err)
-		r.stop(r.err)
-		return
+	if len(r.buf) > 0 || r.source != nil {
+		r.run.UpdatedAt = r.clock()
+		run := r.run
+		b := Batch{RunID: r.run.ID, Entries: r.buf, Run: &run, Source: r.source, Sync: sync}
+		if len(r.buf) > 0 {
+			// The first batch holds run.started, which flushes at once.
+			b.Key, r.key = r.key, ""
+		}
+		if _, err := r.store.Append(context.Background(), b); err != nil {
+			r.err = fmt.Errorf("journal: recording run %s: %w", r.run.ID, err)
+			r.stop(r.err)
+			return
+		}
+		r.source = nil
+		r.buf = r.buf[:0]
 	}
-	r.source = nil
-	r.buf = r.buf[:0]
-	r.last = r.clock()
+	if r.timer != nil && len(r.started) == 0 {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	shown := r.shown
+	r.shown = nil
+	for _, e := range shown {
+		r.then.Event(e)
+	}
 }

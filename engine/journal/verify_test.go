@@ -260,6 +260,16 @@ func TestVerifyTampered(t *testing.T) {
 			return journal.Problem{RunID: runB, Reason: "has records but is missing from the runs list"}
 		},
 	}, {
+		// Verify keeps a map of runs: the first by its first record is
+		// named, whatever the map's order.
+		name: "two runs' summaries deleted",
+		tamper: func(t *testing.T, f *fixture, db *sql.DB) {
+			exec(t, db, `DELETE FROM runs WHERE id IN (?, ?)`, runC, runB)
+		},
+		want: func(f *fixture) journal.Problem {
+			return journal.Problem{RunID: runB, Reason: "has records but is missing from the runs list"}
+		},
+	}, {
 		name: "a run summary without records",
 		tamper: func(t *testing.T, f *fixture, db *sql.DB) {
 			exec(t, db, `INSERT INTO runs SELECT 'ghost', runbook, version, actor, status, dry_run, parent,
@@ -271,6 +281,44 @@ func TestVerifyTampered(t *testing.T) {
 		run: "ghost",
 		wantRun: func(f *fixture) journal.Problem {
 			return journal.Problem{RunID: "ghost", Reason: "listed in runs but has no records: its records were removed"}
+		},
+	}, {
+		// The summary sits outside the chain: it is checked against
+		// the records, its most telling field named first.
+		name: "a run's summary says another status and actor",
+		tamper: func(t *testing.T, f *fixture, db *sql.DB) {
+			exec(t, db, `UPDATE runs SET status = 'failed', actor = 'mallory' WHERE id = ?`, runB)
+		},
+		want: func(f *fixture) journal.Problem {
+			return journal.Problem{RunID: runB, Reason: `its status is "failed" in the runs list but "succeeded" in its records (record 10): the runs list was changed`}
+		},
+		run: runB,
+		wantRun: func(f *fixture) journal.Problem {
+			return journal.Problem{RunID: runB, Reason: `its status is "failed" in the runs list but "succeeded" in its records (record 10): the runs list was changed`}
+		},
+	}, {
+		name: "a run's summary says it started later",
+		tamper: func(t *testing.T, f *fixture, db *sql.DB) {
+			exec(t, db, `UPDATE runs SET started_at = '2026-11-21T11:00:00.000000000Z' WHERE id = ?`, runC)
+		},
+		want: func(f *fixture) journal.Problem {
+			return journal.Problem{RunID: runC, Reason: `its started_at is "2026-11-21T11:00:00Z" in the runs list but "2026-11-21T10:15:13Z" in its records (record 11): the runs list was changed`}
+		},
+	}, {
+		name: "a run's summary says it is still running",
+		tamper: func(t *testing.T, f *fixture, db *sql.DB) {
+			exec(t, db, `UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?`, runA)
+		},
+		want: func(f *fixture) journal.Problem {
+			return journal.Problem{RunID: runA, Reason: `its status is "running" in the runs list but "succeeded" in its records (record 5): the runs list was changed`}
+		},
+	}, {
+		name: "a run's summary names another runbook",
+		tamper: func(t *testing.T, f *fixture, db *sql.DB) {
+			exec(t, db, `UPDATE runs SET runbook = 'harmless', dry_run = 1 WHERE id = ?`, runA)
+		},
+		want: func(f *fixture) journal.Problem {
+			return journal.Problem{RunID: runA, Reason: `its runbook is "harmless" in the runs list but "deploy" in its records (record 1): the runs list was changed`}
 		},
 	}} {
 		t.Run(c.name, func(t *testing.T) {

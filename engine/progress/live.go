@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/engine"
+	"github.com/stewardhq/steward/engine/printable"
 )
 
 type palette struct{ green, red, yellow, dim, reset string }
@@ -47,11 +48,17 @@ func (p *Printer) live(e *engine.Event) {
 		l.name, l.items = e.Name, e.Items
 	case engine.StepWaiting:
 		if l != nil {
-			l.status, l.note = engine.StatusWaiting, "approval: "+e.Message
+			l.status, l.note, l.shown = engine.StatusWaiting, question("approval: ", e.Message), true
+			if e.Nested != "" {
+				l.note = question("sub-run approval: "+e.Nested+": ", e.Message)
+			}
 		}
 	case engine.AttemptStarted:
 		if l != nil && e.Attempt > l.attempt {
 			l.attempt = e.Attempt
+		}
+		if l != nil {
+			l.shown = true
 		}
 	case engine.AttemptFailed:
 		if l != nil && e.RetryIn > 0 {
@@ -132,7 +139,11 @@ func (p *Printer) redraw() {
 	p.clear()
 	c := colors(p.opts.Color)
 	now := p.opts.Now()
+	p.drawn = 0
 	for _, l := range p.active {
+		if !l.shown {
+			continue // not running yet: it may wait, or not run
+		}
 		sym := c.yellow + spinner[p.frame%len(spinner)] + c.reset
 		if l.status == engine.StatusWaiting {
 			sym = c.yellow + "⏸" + c.reset
@@ -141,7 +152,7 @@ func (p *Printer) redraw() {
 		if name == "" {
 			name = l.action
 		}
-		s := fmt.Sprintf("%s %s  %s", sym, p.label(l.step, l.phase), name)
+		s := fmt.Sprintf("%s %s  %s", sym, p.label(l.step, l.phase), printable.Line(name))
 		if l.attempt > 1 {
 			s += fmt.Sprintf("  attempt %d", l.attempt)
 		}
@@ -150,11 +161,11 @@ func (p *Printer) redraw() {
 		}
 		s += "  " + c.dim + dur(now.Sub(l.start).Truncate(100*time.Millisecond)) + c.reset
 		if l.note != "" {
-			s += "  " + l.note
+			s += "  " + printable.Line(l.note)
 		}
 		fmt.Fprintln(p.w, fit(s, p.opts.Width))
+		p.drawn++
 	}
-	p.drawn = len(p.active)
 }
 
 // fit cuts s to width visible characters (colour codes take none), so that

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/engine"
+	"github.com/stewardhq/steward/engine/printable"
 )
 
 // Options say how to print.
@@ -36,12 +37,16 @@ type Printer struct {
 	w    io.Writer
 	opts Options
 
-	mu     sync.Mutex
-	active []*line // running or waiting steps, in order of start (live mode)
-	drawn  int     // live lines currently on screen
-	frame  int
-	stop   chan struct{}
-	done   chan struct{}
+	mu sync.Mutex
+	// started holds the step.started of each step not yet shown (plain
+	// mode): a step is shown running when an attempt starts, never when
+	// it waits for an approval or a dry run does not run it.
+	started map[string]*engine.Event
+	active  []*line // running or waiting steps, in order of start (live mode)
+	drawn   int     // live lines currently on screen
+	frame   int
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // line is the live state of one step.
@@ -56,6 +61,9 @@ type line struct {
 	items   int
 	start   time.Time
 	note    string
+	// shown: an attempt started, or the step waits; until then it is
+	// not drawn (it may wait, or not run in a dry run).
+	shown bool
 }
 
 // New returns a printer writing to w. Call Close when the run has ended.
@@ -66,7 +74,7 @@ func New(w io.Writer, opts Options) *Printer {
 	if opts.Tick <= 0 {
 		opts.Tick = 100 * time.Millisecond
 	}
-	p := &Printer{w: w, opts: opts}
+	p := &Printer{w: w, opts: opts, started: map[string]*engine.Event{}}
 	if opts.Live {
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
 		go p.spin()
@@ -107,8 +115,11 @@ func (p *Printer) Close() {
 	p.stop = nil
 }
 
-// Event implements engine.Sink.
+// Event implements engine.Sink. What the event says is printed with its
+// control characters escaped (see package printable): action output must
+// not drive the terminal.
 func (p *Printer) Event(e *engine.Event) {
+	e = printableEvent(e)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.opts.Live {
@@ -120,6 +131,22 @@ func (p *Printer) Event(e *engine.Event) {
 
 func key(e *engine.Event) string { return string(e.Phase) + "/" + e.Step }
 
+// printableEvent returns a copy of e whose texts are safe to print: control
+// characters escaped, line breaks kept (a line of progress that must stay
+// on its line escapes them too, see Printer.redraw).
+func printableEvent(e *engine.Event) *engine.Event {
+	c := *e
+	for _, f := range []*string{&c.Message, &c.Name, &c.Action, &c.Actor, &c.RunID, &c.Level, &c.Step} {
+		*f = printable.String(*f)
+	}
+	if e.Error != nil {
+		ec := *e.Error
+		ec.Message, ec.Step = printable.String(ec.Message), printable.String(ec.Step)
+		c.Error = &ec
+	}
+	return &c
+}
+
 // label is a step's id padded to line up, "undo:" before it in undo.
 func (p *Printer) label(step string, phase engine.Phase) string {
 	if phase == engine.PhaseUndo {
@@ -128,7 +155,10 @@ func (p *Printer) label(step string, phase engine.Phase) string {
 	return fmt.Sprintf("%-*s", p.opts.StepWidth, step)
 }
 
-// plain writes one line per state change.
+// plain writes one line per state change. A step is shown running when
+// its first attempt starts (or it logs), not at step.started: a step that
+// then waits for an approval, is denied, or is not run by a dry run was
+// never running.
 func (p *Printer) plain(e *engine.Event) {
 	ts := e.Time.Local().Format("15:04:05")
 	out := func(status, detail string) {
@@ -138,26 +168,42 @@ func (p *Printer) plain(e *engine.Event) {
 		}
 		fmt.Fprintln(p.w, strings.TrimRight(s, " "))
 	}
+	k := key(e)
+	started := p.started[k]
+	switch e.Type {
+	case engine.StepStarted:
+		p.started[k] = e
+		return
+	case engine.AttemptStarted, engine.StepLog, engine.AttemptFailed:
+		if started != nil {
+			delete(p.started, k)
+			detail := started.Action
+			if started.Name != "" {
+				detail = started.Name + " (" + started.Action + ")"
+			}
+			if started.Items > 0 {
+				detail += fmt.Sprintf(", %d items", started.Items)
+			}
+			out("running", detail)
+		}
+	case engine.StepWaiting, engine.StepDryRun, engine.StepFinished, engine.StepSkipped:
+		delete(p.started, k)
+	}
 	switch e.Type {
 	case engine.RunStarted:
 		fmt.Fprintf(p.w, "%s  run %s started\n", ts, e.RunID)
 	case engine.RunResumed:
 		fmt.Fprintf(p.w, "%s  run %s resumed by %s: finished steps are not run again\n", ts, e.RunID, e.Actor)
-	case engine.StepStarted:
-		detail := e.Action
-		if e.Name != "" {
-			detail = e.Name + " (" + e.Action + ")"
-		}
-		if e.Items > 0 {
-			detail += fmt.Sprintf(", %d items", e.Items)
-		}
-		out("running", detail)
 	case engine.StepWaiting:
+		what := "approval: "
 		if e.Interrupted {
-			out("waiting", "decision: "+e.Message)
-		} else {
-			out("waiting", "approval: "+e.Message)
+			what = "decision: "
 		}
+		if e.Nested != "" {
+			// A sub-run's question, named by its path from this run.
+			what = "sub-run " + what + e.Nested + ": "
+		}
+		out("waiting", question(what, e.Message))
 	case engine.StepApproved:
 		out("approved", e.Message)
 	case engine.AttemptStarted:
@@ -177,6 +223,9 @@ func (p *Printer) plain(e *engine.Event) {
 	case engine.StepSkipped:
 		out("skipped", e.Message)
 	case engine.StepFinished:
+		if e.Status == engine.StatusWaiting {
+			return // said by step.waiting
+		}
 		detail := dur(e.Duration)
 		if e.Error != nil {
 			detail += ": " + e.Error.Message
@@ -223,8 +272,9 @@ func Summary(w io.Writer, res *engine.Result, color bool) {
 	if res.DryRun {
 		mode = " (dry-run)"
 	}
-	fmt.Fprintf(w, "%s run %s %s%s in %s%s\n", sym, res.Runbook, res.Status, mode, dur(time.Duration(res.Duration)), c.reset)
-	fmt.Fprintf(w, "  id: %s\n", res.ID)
+	fmt.Fprintf(w, "%s run %s %s%s in %s%s\n", sym, printable.Line(res.Runbook), printable.Line(string(res.Status)), mode,
+		dur(time.Duration(res.Duration)), c.reset)
+	fmt.Fprintf(w, "  id: %s\n", printable.Line(res.ID))
 	switch res.Status {
 	case engine.StatusFailed, engine.StatusCancelled:
 		if res.Error != nil {
@@ -232,12 +282,20 @@ func Summary(w io.Writer, res *engine.Result, color bool) {
 			if res.Error.Step != "" {
 				where = "step " + res.Error.Step + ": "
 			}
-			fmt.Fprintf(w, "  error: %s%s\n", where, res.Error.Message)
+			fmt.Fprintf(w, "  error: %s%s\n", printable.String(where), printable.String(res.Error.Message))
 		}
 	case engine.StatusWaiting:
 		for _, s := range res.Steps {
-			if s.Status == engine.StatusWaiting {
-				fmt.Fprintf(w, "  waiting: step %s needs an approval\n", s.ID)
+			if s.Status != engine.StatusWaiting {
+				continue
+			}
+			if len(s.Nested) == 0 {
+				fmt.Fprintf(w, "  waiting: step %s needs an approval\n", printable.Line(s.ID))
+			}
+			// A core.runbook step whose sub-run waits: its questions, by
+			// their paths.
+			for _, q := range s.Nested {
+				fmt.Fprintf(w, "  waiting: step %s, for %s in its sub-run\n", printable.Line(s.ID), printable.Line(q.Step))
 			}
 		}
 	}
@@ -249,7 +307,7 @@ func Summary(w io.Writer, res *engine.Result, color bool) {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			fmt.Fprintf(w, "  %s:%s\n", k, show(res.Outputs[k], "    "))
+			fmt.Fprintf(w, "  %s:%s\n", printable.Line(k), show(res.Outputs[k], "    "))
 		}
 	}
 }
@@ -261,29 +319,31 @@ const wideValue = 72
 // show renders an output value after its "name:": on the same line when
 // it fits, else as an indented block in YAML's style, so that a reply of
 // several paragraphs or an escalation record reads as it will be pasted.
-// Each line of the block starts with indent.
+// Each line of the block starts with indent. Control characters are
+// escaped.
 func show(v any, indent string) string {
 	switch x := v.(type) {
 	case string:
+		x = printable.String(x)
 		if strings.Contains(strings.TrimRight(x, "\n"), "\n") {
 			return " |\n" + indentLines(strings.TrimRight(x, "\n"), indent)
 		}
 		return " " + x
 	case engine.Unknown:
-		return " " + x.String()
+		return " " + printable.Line(x.String())
 	case nil:
 		return " null"
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return " " + fmt.Sprint(v)
+		return " " + printable.Line(fmt.Sprint(v))
 	}
 	if len(b) <= wideValue {
-		return " " + string(b)
+		return " " + printable.Line(string(b))
 	}
 	var generic any
 	if json.Unmarshal(b, &generic) != nil {
-		return " " + string(b)
+		return " " + printable.Line(string(b))
 	}
 	var sb strings.Builder
 	block(&sb, generic, indent)
@@ -311,9 +371,9 @@ func blockAt(sb *strings.Builder, v any, indent string, inline bool) {
 		sort.Strings(keys)
 		for i, k := range keys {
 			if i == 0 && inline {
-				sb.WriteString(" " + k + ":")
+				sb.WriteString(" " + printable.Line(k) + ":")
 			} else {
-				sb.WriteString("\n" + indent + k + ":")
+				sb.WriteString("\n" + indent + printable.Line(k) + ":")
 			}
 			blockAt(sb, x[k], indent+"  ", false)
 		}
@@ -340,4 +400,13 @@ func indentLines(s, indent string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// question is what a waiting step waits for: "approval: MESSAGE", or
+// "approval" when the step's approval asks no message.
+func question(what, message string) string {
+	if message == "" {
+		return strings.TrimSuffix(what, ": ")
+	}
+	return what + message
 }

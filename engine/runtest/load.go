@@ -2,6 +2,7 @@ package runtest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"sort"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/stewardhq/steward/actions"
 	"github.com/stewardhq/steward/actions/core"
+	"github.com/stewardhq/steward/engine/journal"
 	"github.com/stewardhq/steward/schema"
 )
 
@@ -17,7 +19,24 @@ type Suite struct {
 	File        *File
 	Runbook     *schema.Runbook
 	RunbookFile string
-	reg         *actions.Registry
+	// Policy decides who may approve, as for steward approve: steward.yaml's
+	// groups and allow_self_approval, with the test file's groups (see
+	// Options.Policy and File.Groups).
+	Policy journal.Policy
+	reg    *actions.Registry
+}
+
+// WithGroups returns pol with the test file's groups added, replacing a
+// group of the same name.
+func (f *File) WithGroups(pol journal.Policy) journal.Policy {
+	if len(f.Groups) == 0 {
+		return pol
+	}
+	groups := make(map[string][]string, len(pol.Groups)+len(f.Groups))
+	maps.Copy(groups, pol.Groups)
+	maps.Copy(groups, f.Groups)
+	pol.Groups = groups
+	return pol
 }
 
 // Load reads a test file and the runbook it tests, validates the runbook
@@ -68,7 +87,7 @@ func Bind(f *File, reg *actions.Registry) (*Suite, schema.Diagnostics) {
 	if errs := diags.Errors(); len(errs) > 0 {
 		return nil, errs
 	}
-	s := &Suite{File: f, Runbook: rb, RunbookFile: rbFile, reg: reg}
+	s := &Suite{File: f, Runbook: rb, RunbookFile: rbFile, reg: reg, Policy: f.WithGroups(journal.Policy{})}
 	if diags := s.check(); len(diags) > 0 {
 		return nil, diags
 	}

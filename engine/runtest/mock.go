@@ -2,6 +2,7 @@ package runtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -17,7 +18,7 @@ import (
 
 // CodeNotMocked is the error code of a step whose action is not core.*
 // and has no mock.
-const CodeNotMocked = "not_mocked"
+const CodeNotMocked actions.Code = "not_mocked"
 
 // RunID is the id of every test run. A sub-run started by step S has the
 // id RunID.S, as in a real run.
@@ -32,6 +33,7 @@ type caseRun struct {
 
 	mu       sync.Mutex
 	unmocked []string                          // one message per unmocked step
+	refused  map[string]Failure                // decisions refused, by step path
 	withs    map[string]map[int]map[string]any // expectation key → item index → with of its last attempt
 }
 
@@ -107,7 +109,7 @@ func (cr *caseRun) notMocked(msg string) {
 // result is what the action returns: a copy of the outputs, or the error.
 func (r *Reply) result() (map[string]any, error) {
 	if r.Error != nil {
-		code := r.Error.Code
+		code := actions.Code(r.Error.Code)
 		if code == "" {
 			code = actions.CodeFailed
 		}
@@ -186,23 +188,61 @@ func (cr *caseRun) secret(name string) (string, bool) {
 
 // Decide implements engine.Approver from the case's approvals; an
 // approval not listed waits.
+//
+// The rules are the CLI's (journal.Policy): approvers naming a group that
+// neither steward.yaml nor the test file defines fail the step; a
+// decision by someone the approvers do not allow, or by the run's own
+// actor, is refused, and the step keeps waiting, as after a refused
+// steward approve. A decision without by is made by the first person the
+// approvers allow who is not the actor ("approver" when they name none).
 func (cr *caseRun) Decide(_ context.Context, req engine.ApprovalRequest) (engine.Decision, error) {
-	a := cr.c.Approvals[stepPath(req.RunID, req.Step)]
+	pol := cr.s.Policy
+	key := stepPath(req.RunID, req.Step)
+	if !req.Interrupted {
+		if err := pol.CheckApprovers(req.Approvers); err != nil {
+			var ug *schema.UndefinedGroupError
+			msg := err.Error()
+			if errors.As(err, &ug) {
+				msg = fmt.Sprintf("approval group %q is not defined: add it to the test file's groups, or %s: [NAME, ...] to steward.yaml", ug.Group, schema.GroupKey(ug.Group))
+			}
+			return engine.Decision{}, &actions.Error{Code: engine.CodeInvalidApprovers, Message: msg, Err: err}
+		}
+	}
+	a := cr.c.Approvals[key]
 	if a == nil {
 		return engine.Decision{}, engine.ErrPending
 	}
 	if a.Expire {
 		return engine.Decision{}, engine.ErrApprovalExpired
 	}
-	return engine.Decision{Approved: a.Approve, By: a.By, Comment: a.Comment}, nil
+	by := a.By
+	if by == "" {
+		by = "approver"
+		if len(req.Approvers) > 0 {
+			by = pol.FirstAllowed(req.Actor, req.Approvers, req.Subjects)
+		}
+	}
+	if err := pol.Allows(req.Actor, by, "", req.Step, req.Approvers, req.Subjects); err != nil {
+		cr.mu.Lock()
+		defer cr.mu.Unlock()
+		if cr.refused == nil {
+			cr.refused = map[string]Failure{}
+		}
+		cr.refused[key] = Failure{Line: a.Pos.Line, Message: "approvals." + key + ": refused: " + refusal(err)}
+		return engine.Decision{}, engine.ErrPending
+	}
+	return engine.Decision{Approved: a.Approve, By: by, Comment: a.Comment}, nil
 }
+
+// refusal is why a decision was refused.
+func refusal(err error) string { return strings.TrimPrefix(err.Error(), "journal: ") }
 
 // subRun runs core.runbook: the runbook named, found beside the tested
 // runbook or in the bundled library, with the case's mocks.
 func (cr *caseRun) subRun(ctx context.Context, name string, inputs map[string]any, parent *actions.Request) (map[string]any, error) {
 	sub := engine.SubRuns{
-		Resolve: func(name string) (*runbooks.Document, error) {
-			return runbooks.Resolve(name, []string{filepath.Dir(cr.s.RunbookFile)})
+		Resolve: func(name string, _ *actions.Request) (*runbooks.Document, error) {
+			return runbooks.ResolveName(name, []string{filepath.Dir(cr.s.RunbookFile)})
 		},
 		Catalog:       cr.s.reg,
 		MockedPlugins: true,

@@ -16,7 +16,14 @@ type File struct {
 	Path       string // as given
 	Runbook    string // the runbook it tests, relative to the test file; "" for NAME.yaml or NAME.yml beside it
 	RunbookPos schema.Pos
-	Cases      []*Case
+	// Groups are approval groups for the cases, as approvals.groups of
+	// steward.yaml: they add to steward.yaml's, and replace a group of the
+	// same name.
+	Groups map[string][]string
+	// Mocks apply to every case (top-level mocks:); a case's own mock of
+	// the same key replaces one. They are merged into each Case.Mocks.
+	Mocks map[string]*Mock
+	Cases []*Case
 
 	lines []string // the source, for diagnostics
 }
@@ -82,7 +89,7 @@ type Approval struct {
 	Pos     schema.Pos
 	Approve bool
 	Expire  bool   // nobody decides in time: the approval times out
-	By      string // default "approver"
+	By      string // "" when not given: the first person the step's approvers allow (see Suite.Policy)
 	Comment string
 }
 

@@ -77,7 +77,7 @@ func (p *parser) errorf(n *yaml.Node, path, hint, format string, args ...any) {
 func pos(n *yaml.Node) schema.Pos { return schema.Pos{Line: n.Line, Column: n.Column} }
 
 var (
-	topKeys    = []string{"runbook", "cases"}
+	topKeys    = []string{"runbook", "groups", "mocks", "cases"}
 	caseKeys   = []string{"name", "inputs", "actor", "dry_run", "secrets", "mocks", "approvals", "expect"}
 	mockKeys   = []string{"outputs", "error", "attempts", "items"}
 	replyKeys  = []string{"outputs", "error"}
@@ -102,6 +102,30 @@ func (p *parser) top(n *yaml.Node) {
 		switch f.key {
 		case "runbook":
 			p.f.Runbook, p.f.RunbookPos = p.str(f.v, f.path), pos(f.v)
+		case "groups":
+			p.f.Groups = map[string][]string{}
+			for _, g := range p.fields(f.v, f.path, nil) {
+				var members []string
+				for j, m := range p.list(g.v, g.path) {
+					if name := p.str(m, fmt.Sprintf("%s[%d]", g.path, j)); name != "" {
+						members = append(members, name)
+					}
+				}
+				if g.v.Kind == yaml.SequenceNode && len(members) == 0 {
+					p.errorf(g.v, g.path, "", "a group lists at least one member")
+				}
+				p.f.Groups[g.key] = members
+			}
+		case "mocks":
+			// Mocks for every case, such as a health check that most
+			// cases do not look at; a case's own mock of the same step
+			// or action wins.
+			p.f.Mocks = map[string]*Mock{}
+			for _, m := range p.fields(f.v, f.path, nil) {
+				mk := p.mock(m.v, m.path, true)
+				mk.Key, mk.Pos = m.key, pos(m.k)
+				p.f.Mocks[m.key] = mk
+			}
 		case "cases":
 			hasCases = true
 			items := p.list(f.v, f.path)
@@ -124,6 +148,13 @@ func (p *parser) top(n *yaml.Node) {
 	}
 	if !hasCases {
 		p.errorf(n, "cases", "", "cases is required: a list of test cases")
+	}
+	for _, c := range p.f.Cases {
+		for key, m := range p.f.Mocks {
+			if _, own := c.Mocks[key]; !own {
+				c.Mocks[key] = m
+			}
+		}
 	}
 }
 
@@ -277,7 +308,7 @@ func (p *parser) mockError(n *yaml.Node, path string) *MockError {
 
 // approval reads approve, deny, or {approve, by, comment}.
 func (p *parser) approval(n *yaml.Node, path string) *Approval {
-	a := &Approval{By: "approver"}
+	a := &Approval{}
 	if n.Kind == yaml.ScalarNode {
 		switch n.Value {
 		case "approve":

@@ -83,7 +83,7 @@ cases:
 		t.Errorf("replies:\n got %v\nwant %v", replies, want)
 	}
 	a := c.Approvals
-	if !a["a"].Approve || a["a"].By != "approver" || a["b"].Approve || !a["c"].Approve || a["c"].By != "lead" || a["c"].Comment != "fine" {
+	if !a["a"].Approve || a["a"].By != "" || a["b"].Approve || !a["c"].Approve || a["c"].By != "lead" || a["c"].Comment != "fine" {
 		t.Errorf("approvals: %+v %+v %+v", a["a"], a["b"], a["c"])
 	}
 	e := c.Expect
@@ -232,4 +232,58 @@ func aliasBomb() string {
 	}
 	b.WriteString("cases:\n  - name: a\n    inputs: {x: *a9}\n")
 	return b.String()
+}
+
+// TestParseFileMocks: top-level mocks apply to every case; a case's own
+// mock of the same key wins.
+func TestParseFileMocks(t *testing.T) {
+	src := `mocks:
+  observability.incident: {error: {code: not_configured, message: no backend}}
+  lookup: {outputs: {status: declined}}
+cases:
+  - name: default
+  - name: own
+    mocks:
+      observability.incident: {outputs: {incident: true}}
+`
+	f, diags := Parse("t.test.yaml", []byte(src))
+	if len(diags) > 0 {
+		t.Fatalf("problems:\n%s", diags.Render())
+	}
+	a, b := f.Cases[0], f.Cases[1]
+	if m := a.Mocks["observability.incident"]; m == nil || m.Reply.Error == nil || m.Reply.Error.Code != "not_configured" || a.Mocks["lookup"] == nil {
+		t.Errorf("case default: %+v", a.Mocks)
+	}
+	if m := b.Mocks["observability.incident"]; m == nil || fmt.Sprint(m.Reply.Outputs) != "map[incident:true]" || b.Mocks["lookup"] == nil {
+		t.Errorf("case own: %+v", b.Mocks)
+	}
+	_, diags = Parse("t.test.yaml", []byte("mocks:\n  a: {outptus: {}}\ncases:\n  - name: x\n"))
+	if got := diags.Render(); !strings.Contains(got, `t.test.yaml:2:7: mocks.a.outptus: unknown key "outptus"`) {
+		t.Errorf("a bad file mock: %s", got)
+	}
+}
+
+// TestParseNestedMergeKeys: a fixture built on another with << keeps the
+// inner fixture's keys (found writing stuck-transaction's tests: a
+// mined fixture merged into another lost its fields).
+func TestParseNestedMergeKeys(t *testing.T) {
+	src := `x-tx: &tx
+  outputs: {state: mined, confirmations: 3}
+x-mined: &mined
+  <<: *tx
+  outputs: {state: mined, confirmations: 12}
+x-final: &final
+  <<: *mined
+cases:
+  - name: mined
+    mocks:
+      lookup: {<<: *final}
+`
+	f, diags := Parse("t.test.yaml", []byte(src))
+	if len(diags) > 0 {
+		t.Fatalf("problems:\n%s", diags.Render())
+	}
+	if m := f.Cases[0].Mocks["lookup"]; m == nil || fmt.Sprint(m.Reply.Outputs) != "map[confirmations:12 state:mined]" {
+		t.Fatalf("nested merge lost the inner fixture's keys: %+v", m)
+	}
 }

@@ -12,7 +12,9 @@ import (
 	"strings"
 
 	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/engine/journal"
 	"github.com/stewardhq/steward/runbooks"
+	"github.com/stewardhq/steward/schema"
 )
 
 // ErrNoTests is returned when the paths hold no test file.
@@ -93,6 +95,10 @@ type Options struct {
 	Run *regexp.Regexp
 	// Verbose reports passing cases too, with === RUN and --- PASS lines.
 	Verbose bool
+	// Policy says who may approve, from steward.yaml (with Config set when
+	// one was read), as for steward approve; each test file's groups add
+	// to it.
+	Policy journal.Policy
 }
 
 // Summary counts what RunFiles did.
@@ -109,6 +115,18 @@ func RunFiles(ctx context.Context, w io.Writer, files []string, opts Options) Su
 	var sum Summary
 	for _, file := range files {
 		s, diags := Load(file, opts.Registry)
+		if s != nil {
+			s.Policy = s.File.WithGroups(opts.Policy)
+			if s.Policy.Config != "" || len(s.File.Groups) > 0 {
+				// Groups are known: a group:NAME they lack is refused
+				// before any case runs, as steward run refuses it.
+				where := s.Policy.Config
+				if where == "" {
+					where = file + " (groups:)"
+				}
+				diags = schema.CheckApprovers(s.Runbook, s.Policy.Groups, where)
+			}
+		}
 		if len(diags) > 0 {
 			fmt.Fprint(w, diags.Render())
 			fmt.Fprintf(w, "FAIL    %s [invalid]\n", file)

@@ -82,6 +82,11 @@ func (cr *caseRun) compare(res *engine.Result, err error) []Failure {
 		if note := cr.why(res); note != "" {
 			fail(line, "%s", note)
 		}
+		cr.mu.Lock()
+		for _, key := range sortedKeys(cr.refused) {
+			fs = append(fs, cr.refused[key])
+		}
+		cr.mu.Unlock()
 	}
 	if w := e.Error; w != nil {
 		sub := w.Value.(string)
@@ -119,10 +124,28 @@ func (cr *caseRun) why(res *engine.Result) string {
 	}
 	if res.Status == engine.StatusWaiting {
 		var ids []string
+		cr.mu.Lock()
 		for _, st := range res.Steps {
-			if st.Status == engine.StatusWaiting {
+			if st.Status != engine.StatusWaiting {
+				continue
+			}
+			if len(st.Nested) > 0 {
+				// A sub-run's question: decided as S/X.
+				for _, q := range st.Nested {
+					path := strings.ReplaceAll(q.Step, ".", "/")
+					if _, refused := cr.refused[path]; !refused {
+						ids = append(ids, path)
+					}
+				}
+				continue
+			}
+			if _, refused := cr.refused[st.ID]; !refused {
 				ids = append(ids, st.ID)
 			}
+		}
+		cr.mu.Unlock()
+		if len(ids) == 0 {
+			return "" // every decision was refused: said next
 		}
 		return fmt.Sprintf("the run waits for the approval of %s: decide it under approvals (approve or deny)", strings.Join(ids, ", "))
 	}

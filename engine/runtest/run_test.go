@@ -303,6 +303,63 @@ outputs:
 	})
 }
 
+// TestSubRunApprovals: a sub-run's approval is decided as S/X; without
+// a decision the sub-run waits, and so do its step and the case's run,
+// which names the question to decide.
+func TestSubRunApprovals(t *testing.T) {
+	s := suite(t, map[string]string{
+		"child.yaml": `version: 1
+name: child
+steps:
+  - id: refund
+    approval:
+      message: Refund?
+    action: core.set
+    with: {refunded: true}
+outputs:
+  refunded: ${{ steps.refund.outputs.refunded }}
+`,
+		"rb.yaml": `version: 1
+name: rb
+steps:
+  - id: sub
+    action: core.runbook
+    with: {name: child}
+  - id: after
+    action: core.set
+    with: {refunded: '${{ steps.sub.outputs.refunded }}'}
+outputs:
+  refunded: ${{ steps.after.outputs.refunded }}
+`, "rb.test.yaml": `cases:
+  - name: approved in the sub-run
+    approvals:
+      sub/refund: approve
+    expect: {outputs: {refunded: true}}
+  - name: the sub-run waits and so does the run
+    expect:
+      status: waiting
+      steps: {sub: waiting, after: pending}
+  - name: a missing decision is named
+    expect: {outputs: {refunded: true}}
+  - name: denied in the sub-run
+    approvals:
+      sub/refund: deny
+    expect:
+      status: failed
+      steps: {sub: {status: failed, error: approval denied by approver}}
+`})
+	wantFailures(t, runAll(t, s), map[string][]string{
+		"approved in the sub-run":               nil,
+		"the sub-run waits and so does the run": nil,
+		"a missing decision is named": {
+			"10: expect.status: got waiting, want succeeded",
+			"10: the run waits for the approval of sub/refund: decide it under approvals (approve or deny)",
+			"11: expect.outputs.refunded: the run has no output refunded (it ended waiting)",
+		},
+		"denied in the sub-run": nil,
+	})
+}
+
 func TestDryRunAndInputs(t *testing.T) {
 	s := suite(t, map[string]string{"rb.yaml": `version: 1
 name: rb

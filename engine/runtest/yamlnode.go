@@ -85,9 +85,20 @@ func (p *parser) unknownKey(k *yaml.Node, path, key string, known []string, note
 	p.errorf(k, path, hint, "unknown key %q%s", key, note)
 }
 
+// maxMergeDepth bounds merge keys inside merged mappings (an anchor whose
+// mapping merges another), which could otherwise loop through aliases.
+const maxMergeDepth = 16
+
 // mergeFields lists the keys a merge key brings: those of a mapping, or of
-// each mapping of a list, the first mapping winning.
-func (p *parser) mergeFields(v *yaml.Node, path string) []field {
+// each mapping of a list, the first mapping winning; a merged mapping's
+// own merge keys are applied too, its explicit keys overriding them.
+func (p *parser) mergeFields(v *yaml.Node, path string) []field { return p.mergeDepth(v, path, 0) }
+
+func (p *parser) mergeDepth(v *yaml.Node, path string, depth int) []field {
+	if depth >= maxMergeDepth {
+		p.errorf(v, path, "", "merge keys (<<) nest more than %d deep", maxMergeDepth)
+		return nil
+	}
 	srcs := []*yaml.Node{v}
 	if v.Kind == yaml.SequenceNode {
 		srcs = v.Content
@@ -99,10 +110,16 @@ func (p *parser) mergeFields(v *yaml.Node, path string) []field {
 			p.errorf(m, path, "", "a merge key (<<) takes a mapping or a list of mappings, got %s", kind(m))
 			continue
 		}
+		var inner []field
 		for i := 0; i+1 < len(m.Content); i += 2 {
 			k := resolve(m.Content[i])
+			if k.ShortTag() == "!!merge" {
+				inner = append(inner, p.mergeDepth(resolve(m.Content[i+1]), path, depth+1)...)
+				continue
+			}
 			out = append(out, field{key: k.Value, k: k, v: resolve(m.Content[i+1]), path: sub(path, k.Value)})
 		}
+		out = append(out, inner...)
 	}
 	return out
 }

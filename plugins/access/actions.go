@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/stewardhq/steward/plugins/sdk"
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/schema/didyoumean"
 )
 
 // Error codes of docs/plugins-access.md.
@@ -46,7 +47,8 @@ type Account struct {
 	Type     string `json:"type" enum:"sandbox,ldap,github"`
 	Account  string `json:"account"`
 	Exists   bool   `json:"exists" desc:"the account exists (GitHub: the login is a member of the organization, active or invited)"`
-	Disabled bool   `json:"disabled" desc:"the account exists and cannot log in (LDAP: no password, or disabled_attribute says so; the sandbox: disabled; GitHub: never)"`
+	Disabled bool   `json:"disabled" desc:"the account exists and cannot log in with a password (LDAP: no password, or disabled_attribute says so; the sandbox: disabled; GitHub: never)"`
+	SSHKeys  int    `json:"ssh_keys" desc:"SSH public keys the backend holds for the account (LDAP sshPublicKey), each a login without password; 0 on GitHub"`
 }
 
 // ListGrantsOutput is what access.list_grants returns.
@@ -71,7 +73,8 @@ func (a *access) listGrants(ctx context.Context, call *sdk.Call, in ListGrantsIn
 		}
 		targets = []string{b.name}
 	}
-	for name, account := range in.Accounts {
+	for _, name := range slices.Sorted(maps.Keys(in.Accounts)) {
+		account := in.Accounts[name]
 		if _, err := a.backend(name); err != nil {
 			return ListGrantsOutput{}, fmt.Errorf("with.accounts: %w", err)
 		}
@@ -94,7 +97,7 @@ func (a *access) listGrants(ctx context.Context, call *sdk.Call, in ListGrantsIn
 		if err != nil {
 			return ListGrantsOutput{}, err
 		}
-		out.Accounts = append(out.Accounts, Account{Backend: b.name, Type: b.typ, Account: account, Exists: st.exists, Disabled: st.disabled})
+		out.Accounts = append(out.Accounts, Account{Backend: b.name, Type: b.typ, Account: account, Exists: st.exists, Disabled: st.disabled, SSHKeys: st.sshKeys})
 		slices.Sort(groups)
 		for _, g := range groups {
 			out.Grants = append(out.Grants, Grant{Backend: b.name, Type: b.typ, Group: g, Account: account})
@@ -238,7 +241,12 @@ type DisableOutput struct {
 	Backend string `json:"backend"`
 	Type    string `json:"type" enum:"sandbox,ldap,github"`
 	User    string `json:"user"`
-	Changed bool   `json:"changed" desc:"false when the account already could not log in"`
+	Changed bool   `json:"changed" desc:"false when the account already could not log in and had no SSH public key"`
+	// SSHKeysRemoved counts the sshPublicKey values deleted.
+	SSHKeysRemoved int `json:"ssh_keys_removed" desc:"SSH public keys removed (LDAP sshPublicKey)"`
+	// Sessions says what ends and what does not: a directory holds no
+	// session of the systems that trust it.
+	Sessions string `json:"sessions" desc:"which sessions the backend ended and which it cannot: say it to whoever must end them"`
 }
 
 // disableAccount is access.disable_account: it mutates, idempotently.
@@ -251,16 +259,32 @@ func (a *access) disableAccount(ctx context.Context, call *sdk.Call, in DisableI
 		return DisableOutput{}, err
 	}
 	call.Infof("disabling %s on %s (%s)", in.User, b.name, b.typ)
-	changed, err := b.impl.disable(ctx, call, in.User)
+	r, err := b.impl.disable(ctx, call, in.User)
 	if err != nil {
 		return DisableOutput{}, err
 	}
-	if changed {
+	if r.changed {
 		call.Infof("%s is disabled", in.User)
 	} else {
 		call.Infof("%s was already disabled: nothing to do", in.User)
 	}
-	return DisableOutput{Backend: b.name, Type: b.typ, User: in.User, Changed: changed}, nil
+	out := DisableOutput{Backend: b.name, Type: b.typ, User: in.User, Changed: r.changed, SSHKeysRemoved: r.sshKeys, Sessions: sessions(b.typ, in.User)}
+	return out, nil
+}
+
+// sessions says, for a disabled account, which sessions its backend ends
+// and which it cannot.
+func sessions(typ, user string) string {
+	switch typ {
+	case "ldap":
+		return fmt.Sprintf("the directory now refuses every new login as %s that asks it (a bind: no password; sshd: no SSH public key), "+
+			"but it holds no session of the systems that trust it: sessions already open there (an SSH shell, a VPN tunnel, "+
+			"a web single sign-on session) go on until they end or those systems end them", user)
+	case "github":
+		return fmt.Sprintf("%s is out of the organization: GitHub refuses its sessions, tokens and SSH keys access to the organization's "+
+			"repositories from now on", user)
+	}
+	return "sandbox: no real sessions"
 }
 
 // backend returns the configured backend named name.
@@ -269,7 +293,7 @@ func (a *access) backend(name string) (*configured, error) {
 		return b, nil
 	}
 	hint := ""
-	if s := schema.Suggest(name, a.names); s != "" {
+	if s := didyoumean.Suggest(name, a.names); s != "" {
 		hint = fmt.Sprintf(" did you mean %q?", s)
 	}
 	return nil, sdk.Error(codeInvalidRequest, "no backend %q:%s the configured backends are %s", name, hint, strings.Join(a.names, ", "))

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -51,21 +50,21 @@ func newGitHubBackend(s GitHubSettings, timeout time.Duration, transport http.Ro
 }
 
 var (
-	githubLogin = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
-	githubSlug  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	githubLogin = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
+	githubSlug  = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 )
 
 // checkLogin and checkSlug keep what goes into a request path to what
 // GitHub's names may be (go-github does not escape path segments).
 func checkLogin(login string) error {
-	if !githubLogin.MatchString(login) {
+	if !githubLogin().MatchString(login) {
 		return sdk.Error(codeInvalidRequest, "%q is not a GitHub login: a login is letters, digits and -, at most 39", login)
 	}
 	return nil
 }
 
 func checkSlug(slug string) error {
-	if !githubSlug.MatchString(slug) {
+	if !githubSlug().MatchString(slug) {
 		return sdk.Error(codeInvalidRequest, "%q is not a GitHub team slug: a slug is lower case letters, digits, ., _ and -", slug)
 	}
 	return nil
@@ -150,7 +149,7 @@ func netCause(err error) error {
 }
 
 func (g *githubBackend) lookup(ctx context.Context, call *sdk.Call, account string) (accountState, []string, error) {
-	if !githubLogin.MatchString(account) {
+	if !githubLogin().MatchString(account) {
 		call.Infof("%s is not a GitHub login: no account on %s", account, g.name)
 		return accountState{}, nil, nil
 	}
@@ -324,7 +323,16 @@ func (g *githubBackend) revoke(ctx context.Context, call *sdk.Call, group, accou
 	return true, nil
 }
 
-func (g *githubBackend) disable(ctx context.Context, call *sdk.Call, account string) (bool, error) {
+// disable removes the login from the organization: GitHub holds no SSH
+// keys of an organization, and from then on refuses the login's sessions,
+// tokens and keys access to it.
+func (g *githubBackend) disable(ctx context.Context, call *sdk.Call, account string) (disableResult, error) {
+	changed, err := g.leave(ctx, call, account)
+	return disableResult{changed: changed}, err
+}
+
+// leave removes the login from the organization.
+func (g *githubBackend) leave(ctx context.Context, call *sdk.Call, account string) (bool, error) {
 	if err := checkLogin(account); err != nil {
 		return false, err
 	}

@@ -368,6 +368,10 @@ func TestGitHub(t *testing.T) {
 	if err != nil || out["changed"] != true || logs[1] != (sdktest.Log{Level: "warn", Message: "frank is an owner of the organization stewardhq"}) {
 		t.Errorf("disable: %v %v %v", out, logs, err)
 	}
+	if out["sessions"] != "frank is out of the organization: GitHub refuses its sessions, tokens and SSH keys access to the organization's repositories from now on" ||
+		out["ssh_keys_removed"] != float64(0) {
+		t.Errorf("disable: sessions %q, %v keys removed", out["sessions"], out["ssh_keys_removed"])
+	}
 	if out := ghMust(t, p, "disable_account", map[string]any{"backend": "github", "user": "frank"}); out["changed"] != false {
 		t.Errorf("disable again: %v", out)
 	}

@@ -118,12 +118,18 @@ type ldapUser struct {
 	dn       string
 	name     string // the user attribute's value, as the directory spells it
 	disabled bool
+	sshKeys  int // sshPublicKey values (openssh-lpk)
 }
+
+// sshKeyAttr holds an account's SSH public keys (the openssh-lpk schema):
+// sshd finds them through an AuthorizedKeysCommand, and lets in whoever
+// holds the private key, password or not.
+const sshKeyAttr = "sshPublicKey"
 
 // user finds an account under users_dn; nil when there is none.
 func (s *ldapSession) user(account string) (*ldapUser, error) {
 	st := s.b.settings
-	attrs := []string{st.UserAttribute}
+	attrs := []string{st.UserAttribute, sshKeyAttr}
 	if st.DisabledAttribute != "" {
 		attrs = append(attrs, st.DisabledAttribute)
 	}
@@ -142,7 +148,7 @@ func (s *ldapSession) user(account string) (*ldapUser, error) {
 			len(entries), st.UsersDN, st.UserAttribute, account, entries[0].DN, entries[1].DN)
 	}
 	e := entries[0]
-	u := &ldapUser{dn: e.DN, name: account}
+	u := &ldapUser{dn: e.DN, name: account, sshKeys: len(e.GetEqualFoldAttributeValues(sshKeyAttr))}
 	for _, v := range e.GetEqualFoldAttributeValues(st.UserAttribute) {
 		if strings.EqualFold(v, account) {
 			u.name = v
@@ -277,7 +283,7 @@ func (b *ldapBackend) lookup(ctx context.Context, call *sdk.Call, account string
 	if u == nil {
 		return accountState{}, groups, nil
 	}
-	return accountState{exists: true, disabled: u.disabled}, groups, nil
+	return accountState{exists: true, disabled: u.disabled, sshKeys: u.sshKeys}, groups, nil
 }
 
 // groupName is a group's cn: its RDN's when that is a cn, else its first.
@@ -417,33 +423,49 @@ func (b *ldapBackend) revoke(ctx context.Context, call *sdk.Call, group, account
 	return s.modify("removing "+account+" from "+group, req, ldap.LDAPResultNoSuchAttribute)
 }
 
-func (b *ldapBackend) disable(ctx context.Context, call *sdk.Call, account string) (bool, error) {
+// disable removes the password (and sets disabled_attribute), and removes
+// every SSH public key: a key alone lets its holder in through sshd's
+// AuthorizedKeysCommand. An account already disabled that still has keys
+// loses them (changed). The directory holds no session of the systems
+// that trust it: it cannot end one already open (the action's sessions
+// output says so).
+func (b *ldapBackend) disable(ctx context.Context, call *sdk.Call, account string) (disableResult, error) {
 	s, err := b.open(ctx)
 	if err != nil {
-		return false, err
+		return disableResult{}, err
 	}
 	defer s.close()
 	u, err := s.user(account)
 	if err != nil {
-		return false, err
+		return disableResult{}, err
 	}
 	switch {
 	case u == nil:
-		return false, sdk.Error(codeNotFound, "no account %s on %s: no entry with %s=%s under %s", account, b.name, b.settings.UserAttribute, account, b.settings.UsersDN)
-	case u.disabled:
-		return false, nil
+		return disableResult{}, sdk.Error(codeNotFound, "no account %s on %s: no entry with %s=%s under %s", account, b.name, b.settings.UserAttribute, account, b.settings.UsersDN)
+	case u.disabled && u.sshKeys == 0:
+		return disableResult{}, nil
 	}
 	req := ldap.NewModifyRequest(u.dn, nil)
-	pw, err := s.search("looking up the account "+account, u.dn, ldap.ScopeBaseObject, "(objectClass=*)", true, "userPassword")
-	if err != nil {
-		return false, err
+	if !u.disabled {
+		pw, err := s.search("looking up the account "+account, u.dn, ldap.ScopeBaseObject, "(objectClass=*)", true, "userPassword")
+		if err != nil {
+			return disableResult{}, err
+		}
+		if len(pw) == 1 && hasAttr(pw[0], "userPassword") {
+			req.Delete("userPassword", nil)
+		}
+		if a := b.settings.DisabledAttribute; a != "" {
+			req.Replace(a, []string{b.settings.DisabledValue})
+		}
 	}
-	if len(pw) == 1 && hasAttr(pw[0], "userPassword") {
-		req.Delete("userPassword", nil)
-	}
-	if a := b.settings.DisabledAttribute; a != "" {
-		req.Replace(a, []string{b.settings.DisabledValue})
+	if u.sshKeys > 0 {
+		req.Delete(sshKeyAttr, nil)
+		call.Infof("removing %d SSH public keys of %s", u.sshKeys, account)
 	}
 	call.Debugf("modify %s: %d changes", u.dn, len(req.Changes))
-	return s.modify("disabling "+account, req, ldap.LDAPResultNoSuchAttribute)
+	changed, err := s.modify("disabling "+account, req, ldap.LDAPResultNoSuchAttribute)
+	if err != nil || !changed {
+		return disableResult{}, err
+	}
+	return disableResult{changed: true, sshKeys: u.sshKeys}, nil
 }

@@ -104,13 +104,20 @@ type backend interface {
 	// revoke removes account from group, and says whether it changed
 	// anything. An account that does not exist is not an error.
 	revoke(ctx context.Context, call *sdk.Call, group, account string) (bool, error)
-	// disable makes the account unable to log in, and says whether it
-	// changed anything.
-	disable(ctx context.Context, call *sdk.Call, account string) (bool, error)
+	// disable makes the account unable to log in (and removes its SSH
+	// public keys where the backend holds them), and says what it changed.
+	disable(ctx context.Context, call *sdk.Call, account string) (disableResult, error)
 }
 
 // accountState is what a backend knows of an account.
 type accountState struct {
 	exists   bool
 	disabled bool
+	sshKeys  int // SSH public keys the backend holds for it
+}
+
+// disableResult is what disable changed.
+type disableResult struct {
+	changed bool
+	sshKeys int // SSH public keys removed
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/stewardhq/steward/plugins/sdk"
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/schema/didyoumean"
 	"gopkg.in/yaml.v3"
 )
 
@@ -42,6 +41,7 @@ type policy struct {
 	roles      map[string]*policyRole
 	names      []string // role names, sorted
 	privileged []PrivilegedGroup
+	exceptions []Exception // accepted exceptions, in the file's order
 }
 
 type policyRole struct {
@@ -75,7 +75,7 @@ func (p *problems) err() error {
 	return sdk.Error(codeInvalidPolicy, "%s", strings.Join(p.list, "\n"))
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = lazyRegexp(`^yaml: line (\d+): (.*)$`)
 
 // parsePolicy reads a policy file's text against the configured backends.
 // Its error is invalid_policy, with every problem found, one per line.
@@ -101,7 +101,7 @@ func parsePolicy(text, file string, backends []string) (*policy, error) {
 		return nil, p.err()
 	}
 	pol := &policy{file: file, roles: map[string]*policyRole{}, privileged: []PrivilegedGroup{}}
-	keys := mapping(p, root, "", []string{"version", "roles", "privileged"})
+	keys := mapping(p, root, "", []string{"version", "roles", "privileged", "exceptions"})
 	switch v := keys["version"]; {
 	case v == nil:
 		p.add(root, "missing version: start the policy with version: 1")
@@ -134,6 +134,9 @@ func parsePolicy(text, file string, backends []string) (*policy, error) {
 			return strings.Compare(a.Backend+"\x00"+a.Group, b.Backend+"\x00"+b.Group)
 		})
 	}
+	if ex := keys["exceptions"]; ex != nil {
+		pol.exceptions = parseExceptions(p, ex, backends)
+	}
 	if err := p.err(); err != nil {
 		return nil, err
 	}
@@ -149,7 +152,7 @@ func parsePolicy(text, file string, backends []string) (*policy, error) {
 // the same way ends on the right line (as package schema does).
 func syntaxError(text string, err error) (line, col int, msg string) {
 	line, msg = 1, strings.TrimPrefix(err.Error(), "yaml: ")
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	}
@@ -235,7 +238,7 @@ func groupLists(p *problems, n *yaml.Node, where string, backends []string) map[
 		backend := k.Value
 		if !slices.Contains(backends, backend) {
 			hint := ""
-			if s := schema.Suggest(backend, backends); s != "" {
+			if s := didyoumean.Suggest(backend, backends); s != "" {
 				hint = fmt.Sprintf(" did you mean %q?", s)
 			}
 			p.add(k, "%s: backend %q is not configured;%s configured backends: %s", where, backend, hint, strings.Join(backends, ", "))
@@ -278,7 +281,7 @@ func mapping(p *problems, n *yaml.Node, where string, known []string) map[string
 		k, v := n.Content[i], resolve(n.Content[i+1])
 		if !slices.Contains(known, k.Value) {
 			hint := ""
-			if s := schema.Suggest(k.Value, known); s != "" {
+			if s := didyoumean.Suggest(k.Value, known); s != "" {
 				hint = fmt.Sprintf(" did you mean %q?", s)
 			}
 			p.add(k, "%sunknown key %q;%s keys: %s", prefix, k.Value, hint, strings.Join(known, ", "))
@@ -402,7 +405,7 @@ func (p *policy) role(name string) (*policyRole, error) {
 		return r, nil
 	}
 	hint := ""
-	if s := schema.Suggest(name, p.names); s != "" {
+	if s := didyoumean.Suggest(name, p.names); s != "" {
 		hint = fmt.Sprintf(" did you mean %q?", s)
 	}
 	return nil, sdk.Error(codeUnknownRole, "role %q is not in %s;%s roles: %s", name, p.file, hint, strings.Join(p.names, ", "))

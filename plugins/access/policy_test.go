@@ -96,8 +96,8 @@ func TestInvalidPolicies(t *testing.T) {
 		{"version: 1\nroles: [a\n", "p.yaml:2:1: invalid YAML: did not find expected ',' or ']'"},
 		{"version: 1\nroles:\n\tengineer: {}\n", "p.yaml:3:1: invalid YAML: found character that cannot start any token"},
 		{"- a\n- b\n", "p.yaml:1:1: a policy is a mapping with version, roles and privileged, not a list"},
-		{"version: 2\nrole:\n  x: {}\nprivilged: {}\n", `p.yaml:2:1: unknown key "role"; did you mean "roles"? keys: version, roles, privileged` + "\n" +
-			`p.yaml:4:1: unknown key "privilged"; did you mean "privileged"? keys: version, roles, privileged` + "\n" +
+		{"version: 2\nrole:\n  x: {}\nprivilged: {}\n", `p.yaml:2:1: unknown key "role"; did you mean "roles"? keys: version, roles, privileged, exceptions` + "\n" +
+			`p.yaml:4:1: unknown key "privilged"; did you mean "privileged"? keys: version, roles, privileged, exceptions` + "\n" +
 			`p.yaml:1:10: version must be 1, got "2"` + "\n" +
 			"p.yaml:1:1: missing roles: list the roles, each with an owner and its grants"},
 		{"roles: {}\n", "p.yaml:1:1: missing version: start the policy with version: 1\np.yaml:1:8: roles is empty: list at least one role, with an owner and its grants"},

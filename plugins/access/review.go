@@ -12,9 +12,10 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stewardhq/steward/plugins/sdk"
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/schema/didyoumean"
 )
 
 // A roster is who works here, from HR: a CSV file with the header
@@ -172,7 +173,7 @@ func csvError(rp *rosterProblems, err error) {
 }
 
 func suggest(word string, candidates []string) string {
-	if s := schema.Suggest(word, candidates); s != "" {
+	if s := didyoumean.Suggest(word, candidates); s != "" {
 		return fmt.Sprintf(" did you mean %q?", s)
 	}
 	return ""
@@ -234,7 +235,7 @@ func rosterJSON(rp *rosterProblems, text string, backends []string) []*person {
 			continue
 		}
 		p.line = line
-		for backend := range p.Accounts {
+		for _, backend := range slices.Sorted(maps.Keys(p.Accounts)) {
 			if !slices.Contains(backends, backend) {
 				rp.add(line, "accounts names the backend %q, which is not configured;%s configured backends: %s", backend, suggest(backend, backends), strings.Join(backends, ", "))
 			}
@@ -310,6 +311,7 @@ type ReviewInput struct {
 	Roster     string         `json:"roster" desc:"the roster's text: CSV or JSON"`
 	RosterFile string         `json:"roster_file" desc:"the roster's name, for messages; .csv or .json says the format, else it is guessed"`
 	Members    []GroupMembers `json:"members" desc:"the privileged groups and their members: list_members' outputs"`
+	AsOf       string         `json:"as_of,omitempty" desc:"the day of the review, RFC 3339 or YYYY-MM-DD (run.started_at), for the exceptions' expiry; default now"`
 }
 
 // Finding is a membership the review questions.
@@ -330,12 +332,18 @@ type ReviewCounts struct {
 	BeyondRole  int `json:"beyond_role"`
 	NotInRoster int `json:"not_in_roster"`
 	Total       int `json:"total"`
+	Keep        int `json:"keep" desc:"memberships decided keep"`
+	Revoke      int `json:"revoke" desc:"memberships decided revoke"`
+	Exception   int `json:"exception" desc:"memberships kept by an exception of the policy"`
 }
 
 // ReviewOutput is what access.review returns.
 type ReviewOutput struct {
 	Findings    []Finding    `json:"findings" desc:"sorted by kind (leaver, beyond_role, not_in_roster), backend, group, account"`
 	Counts      ReviewCounts `json:"counts"`
+	Decisions   []Decision   `json:"decisions" desc:"every privileged membership reviewed, with its decision: keep, revoke or exception; sorted by backend, group, account"`
+	Revoke      []RoleGrant  `json:"revoke" desc:"the memberships decided revoke, as access.revoke takes them"`
+	AsOf        string       `json:"as_of" desc:"the day exceptions were checked against, YYYY-MM-DD"`
 	Memberships int          `json:"memberships" desc:"how many memberships were reviewed"`
 	Groups      int          `json:"groups" desc:"how many groups"`
 	Clean       bool         `json:"clean" desc:"no findings"`
@@ -356,6 +364,10 @@ func (a *access) review(ctx context.Context, call *sdk.Call, in ReviewInput) (Re
 	if err != nil {
 		return ReviewOutput{}, err
 	}
+	asOf, err := reviewDay(call, in.AsOf)
+	if err != nil {
+		return ReviewOutput{}, err
+	}
 	call.Infof("reviewing %d groups against %s (%d people) and %s", len(in.Members), in.RosterFile, len(people), in.PolicyFile)
 	// Who owns which account, by backend (accounts compare without case,
 	// as LDAP uids and GitHub logins do).
@@ -370,6 +382,7 @@ func (a *access) review(ctx context.Context, call *sdk.Call, in ReviewInput) (Re
 		return index[backend][strings.ToLower(account)]
 	}
 	out := ReviewOutput{Findings: []Finding{}}
+	var reviewed []Finding // every membership; Kind "" when it has no finding
 	seen := map[string]bool{}
 	for i, gm := range in.Members {
 		if gm.Backend == "" || gm.Group == "" {
@@ -409,9 +422,23 @@ func (a *access) review(ctx context.Context, call *sdk.Call, in ReviewInput) (Re
 				f.Kind = "beyond_role"
 				f.Detail = fmt.Sprintf("the role %s does not grant %s on %s (it grants %s)", r.name, gm.Group, gm.Backend, describeGrants(r))
 			default:
+				reviewed = append(reviewed, f)
 				continue
 			}
+			reviewed = append(reviewed, f)
 			out.Findings = append(out.Findings, f)
+		}
+	}
+	out.Decisions, out.Revoke = decide(pol, asOf, reviewed)
+	out.AsOf = asOf.Format(time.DateOnly)
+	for _, d := range out.Decisions {
+		switch d.Decision {
+		case decisionKeep:
+			out.Counts.Keep++
+		case decisionRevoke:
+			out.Counts.Revoke++
+		case decisionException:
+			out.Counts.Exception++
 		}
 	}
 	slices.SortFunc(out.Findings, func(a, b Finding) int {

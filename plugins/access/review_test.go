@@ -39,7 +39,8 @@ func privilegedMembers(t *testing.T, p *sdktest.Plugin) []any {
 }
 
 func reviewWith(roster, file string, members []any) map[string]any {
-	return map[string]any{"policy": testPolicy, "policy_file": "access-policy.yaml", "roster": roster, "roster_file": file, "members": members}
+	return map[string]any{"policy": testPolicy, "policy_file": "access-policy.yaml", "roster": roster, "roster_file": file, "members": members,
+		"as_of": "2026-12-07T09:00:00Z"}
 }
 
 func findings(out map[string]any) string {
@@ -66,7 +67,7 @@ not_in_roster github/admins/frank user= name= role=: nobody in roster.csv has th
 	if got := findings(out); got != want {
 		t.Errorf("findings\n%s\nwant\n%s", got, want)
 	}
-	if fmt.Sprint(out["counts"]) != "map[beyond_role:1 leaver:2 not_in_roster:2 total:5]" || out["memberships"] != float64(8) ||
+	if fmt.Sprint(out["counts"]) != "map[beyond_role:1 exception:0 keep:3 leaver:2 not_in_roster:2 revoke:5 total:5]" || out["memberships"] != float64(8) ||
 		out["groups"] != float64(4) || out["clean"] != false {
 		t.Errorf("counts %v, memberships %v, groups %v, clean %v", out["counts"], out["memberships"], out["groups"], out["clean"])
 	}
@@ -104,7 +105,7 @@ not_in_roster github/admins/frank user= name= role=: nobody in roster.csv has th
 	}
 	clean := "No findings: 5 memberships of 4 privileged groups match the roster and the policy."
 	if out["clean"] != true || out["summary"] != clean || out["table"] != clean || fmt.Sprint(out["findings"]) != "[]" ||
-		fmt.Sprint(out["counts"]) != "map[beyond_role:0 leaver:0 not_in_roster:0 total:0]" {
+		fmt.Sprint(out["counts"]) != "map[beyond_role:0 exception:0 keep:5 leaver:0 not_in_roster:0 revoke:0 total:0]" || fmt.Sprint(out["revoke"]) != "[]" {
 		t.Errorf("a clean review: %v", out)
 	}
 }
@@ -189,6 +190,12 @@ func TestInvalidRosters(t *testing.T) {
 				"r.json:5: field user must be a string, not a JSON number"},
 		{"r.json", `[{"user": "ana", "status": "active", "accounts": {"okta": "ana"}}]`,
 			`r.json:1: accounts names the backend "okta", which is not configured; configured backends: directory, github`},
+		// Of several, in the order of their names (not the map's).
+		{"r.json", `[{"user": "ana", "status": "active", "accounts": {"zeta": "ana", "okta": "ana", "ldap": "ana", "azure": "ana"}}]`,
+			`r.json:1: accounts names the backend "azure", which is not configured; configured backends: directory, github` + "\n" +
+				`r.json:1: accounts names the backend "ldap", which is not configured; configured backends: directory, github` + "\n" +
+				`r.json:1: accounts names the backend "okta", which is not configured; configured backends: directory, github` + "\n" +
+				`r.json:1: accounts names the backend "zeta", which is not configured; configured backends: directory, github`},
 		{"r.json", `{"user": "ana"}`, `r.json:1: a JSON roster is an array of people ([{"user": ..., "status": "active"}, ...])`},
 		{"r.json", "[\n{\"user\": \"ana\", \"status\": \"active\"}\n", "r.json:3: not valid JSON: the text ends before the array does"},
 	} {

@@ -87,7 +87,7 @@ func (s *sandbox) lookup(ctx context.Context, call *sdk.Call, account string) (a
 			groups = append(groups, name)
 		}
 	}
-	return accountState{exists: true, disabled: a.Disabled}, groups, nil
+	return accountState{exists: true, disabled: a.Disabled, sshKeys: len(a.SSHKeys)}, groups, nil
 }
 
 func (s *sandbox) members(ctx context.Context, call *sdk.Call, group string) ([]string, error) {
@@ -145,16 +145,17 @@ func (s *sandbox) revoke(ctx context.Context, call *sdk.Call, group, account str
 	return true, nil
 }
 
-func (s *sandbox) disable(ctx context.Context, call *sdk.Call, account string) (bool, error) {
+func (s *sandbox) disable(ctx context.Context, call *sdk.Call, account string) (disableResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, err := s.account(account)
 	if err != nil {
-		return false, err
+		return disableResult{}, err
 	}
-	if a.Disabled {
-		return false, nil
+	if a.Disabled && len(a.SSHKeys) == 0 {
+		return disableResult{}, nil
 	}
-	a.Disabled = true
-	return true, nil
+	r := disableResult{changed: true, sshKeys: len(a.SSHKeys)}
+	a.Disabled, a.SSHKeys = true, nil
+	return r, nil
 }

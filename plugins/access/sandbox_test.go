@@ -106,6 +106,9 @@ func TestSandboxListGrants(t *testing.T) {
 		{map[string]any{"user": "ana", "backend": "ldap"}, "invalid_request", `no backend "ldap": the configured backends are directory, github`},
 		{map[string]any{"user": "ana", "accounts": map[string]any{"gitlab": "ana"}}, "invalid_request",
 			`with.accounts: no backend "gitlab": did you mean "github"? the configured backends are directory, github`},
+		// Of several, the first by name (not in the map's order).
+		{map[string]any{"user": "ana", "accounts": map[string]any{"zeta": "ana", "okta": "ana", "ldap": "ana", "azure": "ana"}}, "invalid_request",
+			`with.accounts: no backend "azure": the configured backends are directory, github`},
 		{map[string]any{"user": " ana"}, "invalid_request", `with.user must be a name of 1 to 256 characters, without control characters or surrounding spaces, got " ana"`},
 		{map[string]any{"user": "ana", "accounts": map[string]any{"github": "a\nb"}}, "invalid_request",
 			`with.accounts.github must be a name of 1 to 256 characters, without control characters or surrounding spaces, got "a\nb"`},

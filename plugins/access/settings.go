@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -81,8 +82,8 @@ const (
 )
 
 var (
-	backendName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
-	attrName    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)
+	backendName = lazyRegexp(`^[a-z][a-z0-9_-]{0,31}$`)
+	attrName    = lazyRegexp(`^[A-Za-z][A-Za-z0-9-]*$`)
 )
 
 // defaultBackends are the backends without settings: two sandboxes.
@@ -126,7 +127,7 @@ func (a *access) configure(context.Context) error {
 // build checks one backend's settings and makes it.
 func (a *access) build(name string, s BackendSettings) (*configured, error) {
 	where := "backends." + name
-	if !backendName.MatchString(name) {
+	if !backendName().MatchString(name) {
 		return nil, fmt.Errorf("%s: a backend's name is lower case letters, digits, - and _, starting with a letter (at most 32)", where)
 	}
 	var others []string
@@ -225,7 +226,7 @@ func checkLDAP(where string, s LDAPSettings) (*ldapBackend, error) {
 	}
 	if s.UserAttribute == "" {
 		s.UserAttribute = "uid"
-	} else if !attrName.MatchString(s.UserAttribute) {
+	} else if !attrName().MatchString(s.UserAttribute) {
 		fail("user_attribute %q is not an attribute name such as uid", s.UserAttribute)
 	}
 	if s.GroupType == "" {
@@ -236,7 +237,7 @@ func checkLDAP(where string, s LDAPSettings) (*ldapBackend, error) {
 		fail("disabled_value is set without disabled_attribute: set both, or neither")
 	case s.DisabledAttribute != "" && s.DisabledValue == "":
 		fail("disabled_attribute is set without disabled_value: set both, or neither")
-	case s.DisabledAttribute != "" && !attrName.MatchString(s.DisabledAttribute):
+	case s.DisabledAttribute != "" && !attrName().MatchString(s.DisabledAttribute):
 		fail("disabled_attribute %q is not an attribute name such as employeeType", s.DisabledAttribute)
 	}
 	timeout, err := checkTimeout(where, s.Timeout)
@@ -284,7 +285,7 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-var orgName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+var orgName = lazyRegexp(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
 
 // checkGitHub checks a github backend's settings and makes it.
 func checkGitHub(where string, s GitHubSettings, transport http.RoundTripper) (*githubBackend, error) {
@@ -293,7 +294,7 @@ func checkGitHub(where string, s GitHubSettings, transport http.RoundTripper) (*
 	switch {
 	case s.Org == "":
 		fail("org is missing: set it to the organization whose teams Steward manages")
-	case !orgName.MatchString(s.Org):
+	case !orgName().MatchString(s.Org):
 		fail("org %q is not a GitHub organization name (letters, digits and -)", s.Org)
 	}
 	if s.Token == "" {
@@ -319,4 +320,11 @@ func checkGitHub(where string, s GitHubSettings, transport http.RoundTripper) (*
 		return nil, err
 	}
 	return newGitHubBackend(s, timeout, transport)
+}
+
+// lazyRegexp returns a regexp compiled on first use: the checks of settings
+// and policies run when the plugin is configured, not when it is only
+// described, so a start to describe it does not compile them.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

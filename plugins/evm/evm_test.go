@@ -76,8 +76,8 @@ evm.get_transaction mutates=false idempotent=false sensitive=[]`
 	}
 	out := p.Action("diagnose_transaction").Output
 	states := out.Properties["state"].Enum
-	if fmt.Sprint(states) != "[pending-underpriced pending-nonce-gap pending-fine mined-success mined-reverted replaced dropped wrong-chain]" ||
-		fmt.Sprint(out.Properties["advice"].Enum) != "[wait speed_up cancel fill_nonce_gap contact_dapp resubmit switch_chain none]" {
+	if fmt.Sprint(states) != "[pending-underpriced pending-nonce-gap pending-fine mined-success mined-reverted replaced dropped not-found wrong-chain]" ||
+		fmt.Sprint(out.Properties["advice"].Enum) != "[wait speed_up cancel fill_nonce_gap contact_dapp resubmit_same_nonce ask_sender_nonce confirm_replacement switch_chain none]" {
 		t.Errorf("enums %v %v", states, out.Properties["advice"].Enum)
 	}
 	// Every output says which backend answered.
@@ -112,6 +112,10 @@ func TestSettings(t *testing.T) {
 		{rpcChains(chain("Ethereum", 1, secret)), `settings.chains[0].name must match ^[a-z][a-z0-9-]{1,31}$, got "Ethereum"`},
 		{rpcChains(chain("ethereum", 0, secret)), "settings.chains[0].id must be at least 1, got 0"},
 		{rpcChains(map[string]any{"name": "ethereum", "id": 1}), `settings.chains[0]: missing required field "rpc_url"`},
+		{rpcChains(map[string]any{"name": "polygon", "id": 137, "rpc_url": secret, "min_priority_fee_wei": "25 gwei"}),
+			`settings.chains[0].min_priority_fee_wei must match ^[0-9]{1,30}$, got "25 gwei"`},
+		{rpcChains(map[string]any{"name": "ethereum", "id": 1, "rpc_url": secret, "finality": "instant"}),
+			`settings.chains[0].finality must be one of ["finalized_tag", "confirmations"], got "instant"`},
 		{map[string]any{"backend": "infura"}, `settings.backend must be one of ["sandbox", "rpc"], got "infura"`},
 		{map[string]any{"timeout": "0s"}, "settings.timeout must be more than 0s, got 0s"},
 		{map[string]any{"endpoint": "x"}, `settings: unknown field "endpoint"`},
@@ -134,7 +138,7 @@ func TestSettings(t *testing.T) {
 	// Chains given with backend sandbox are left alone.
 	p = start(t, map[string]any{"backend": "sandbox", "chains": []any{chain("devnet", 1337, secret)}})
 	_, _, err = p.Execute("get_fee_market", map[string]any{"chain": "devnet"})
-	sdktest.WantError(t, err, "unknown_chain", false, `unknown chain "devnet": the sandbox chains are ethereum (1), base (8453), polygon (137)`)
+	sdktest.WantError(t, err, "unknown_chain", false, `unknown chain "devnet": the sandbox chains are ethereum (1), base (8453), polygon (137), bsc (56), arbitrum (42161), optimism (10)`)
 }
 
 // Malformed hashes, addresses, chains and nonces are refused before the
@@ -190,8 +194,8 @@ func TestInvalidInput(t *testing.T) {
 
 func TestUnknownChain(t *testing.T) {
 	p := start(t, nil)
-	_, _, err := p.Execute("get_transaction", map[string]any{"chain": "arbitrum", "tx_hash": sbMinedSuccess})
-	sdktest.WantError(t, err, "unknown_chain", false, `unknown chain "arbitrum": the sandbox chains are ethereum (1), base (8453), polygon (137)`)
+	_, _, err := p.Execute("get_transaction", map[string]any{"chain": "solana", "tx_hash": sbMinedSuccess})
+	sdktest.WantError(t, err, "unknown_chain", false, `unknown chain "solana": the sandbox chains are ethereum (1), base (8453), polygon (137), bsc (56), arbitrum (42161), optimism (10)`)
 	// A chain by its decimal id.
 	out, _, err := p.Execute("get_transaction", map[string]any{"chain": "8453", "tx_hash": sbOnBase})
 	if err != nil || out["chain"] != "base" || out["chain_id"] != 8453.0 {

@@ -53,12 +53,17 @@ func TestMain(m *testing.M) {
 // chain devnet (a password in its rpc_url, which geth ignores and which
 // must never be printed), beside an empty ethereum chain (a fake node:
 // geth can be only one chain at a time).
-func devnetChains(t *testing.T, d *gethtest.Node, confirmations int) map[string]any {
+//
+// Its finality is by confirmations (geth --dev finalizes every 32 blocks:
+// TestGethFinality checks that rule), and its minimum tip is the miner's.
+func devnetChains(t *testing.T, d *gethtest.Node, confirmations int, extra ...any) map[string]any {
 	empty, _ := fakeNode(t, 1, time.Now, nil)
-	return rpcChains(
-		ethereumAt(secretURL(empty)),
-		map[string]any{"name": "devnet", "id": 1337, "rpc_url": devnetURL(d), "block_time": "1s", "confirmations": confirmations},
-	)
+	devnet := map[string]any{"name": "devnet", "id": 1337, "rpc_url": devnetURL(d), "block_time": "1s",
+		"finality": "confirmations", "confirmations": confirmations, "min_priority_fee_wei": fmt.Sprint(minerTip)}
+	for i := 0; i+1 < len(extra); i += 2 {
+		devnet[extra[i].(string)] = extra[i+1]
+	}
+	return rpcChains(ethereumAt(secretURL(empty)), devnet)
 }
 
 // devnetURL is the node's URL with a password in its user info.
@@ -84,21 +89,33 @@ func TestGethDiagnose(t *testing.T) {
 			"state=mined-success advice=wait nonce=1 final=false revert_reason= missing_nonce=<nil>", []string{"nonce", "final", "revert_reason", "missing_nonce"}},
 		{"mined-reverted", "devnet", d.Reverted, "", nil,
 			"state=mined-reverted advice=contact_dapp nonce=2 to=" + d.Contract + " revert_reason=" + revertReason, []string{"nonce", "to", "revert_reason"}},
+		// Point 12: a replacement is a question for the customer.
 		{"replaced by a mined transaction", "devnet", d.ReplacedOld, d.Account, nonce(3),
-			"state=replaced advice=none replaced_by=" + d.Replacement + " from=" + d.Account + " nonce=3", []string{"replaced_by", "from", "nonce"}},
+			"state=replaced advice=confirm_replacement replaced_by=" + d.Replacement + " from=" + d.Account + " nonce=3 sender_latest_nonce=4", []string{"replaced_by", "from", "nonce", "sender_latest_nonce"}},
 		{"replaced in the pool", "devnet", d.FineOld, d.Account, nonce(4),
-			"state=replaced advice=none replaced_by=" + d.Fine + " nonce=4", []string{"replaced_by", "nonce"}},
-		{"dropped: known nowhere", "devnet", d.ReplacedOld, "", nil,
-			"state=dropped advice=resubmit replaced_by= from= nonce=<nil>", []string{"replaced_by", "from", "nonce"}},
-		{"dropped: an unknown hash", "devnet", "0x" + strings.Repeat("0", 63) + "1", "", nil,
-			"state=dropped advice=resubmit block_number=0 confirmations=0", []string{"block_number", "confirmations"}},
-		{"pending-fine, its tip below the suggestion", "devnet", d.Fine, "", nil,
-			"state=pending-fine advice=wait nonce=4 estimate_seconds=10 suggested_priority_fee_wei=1000 block_number=0",
-			[]string{"nonce", "estimate_seconds", "suggested_priority_fee_wei", "block_number"}},
+			"state=replaced advice=confirm_replacement replaced_by=" + d.Fine + " nonce=4", []string{"replaced_by", "nonce"}},
+		{"replaced by a queued transaction", "devnet", d.FineOld, d.Account, nonce(9),
+			"state=replaced advice=confirm_replacement replaced_by=" + d.Gap + " nonce=9 sender_pending_nonce=6", []string{"replaced_by", "nonce", "sender_pending_nonce"}},
+		// Point 11: an unknown hash is not declared dropped; with the
+		// sender and an unused nonce, resend with that nonce only.
+		{"not found: known nowhere", "devnet", d.ReplacedOld, "", nil,
+			"state=not-found advice=ask_sender_nonce replaced_by= from= nonce=<nil>", []string{"replaced_by", "from", "nonce"}},
+		{"not found: an unknown hash", "devnet", "0x" + strings.Repeat("0", 63) + "1", "", nil,
+			"state=not-found advice=ask_sender_nonce block_number=0 confirmations=0", []string{"block_number", "confirmations"}},
+		{"dropped: its nonce unused", "devnet", "0x" + strings.Repeat("0", 63) + "1", d.Account, nonce(20),
+			"state=dropped advice=resubmit_same_nonce nonce=20 sender_latest_nonce=4 sender_pending_nonce=6", []string{"nonce", "sender_latest_nonce", "sender_pending_nonce"}},
+		// Point 10: its tip (2 wei) is below what the miner takes: it is
+		// never mined.
+		{"pending-underpriced: a tip below the miner's minimum", "devnet", d.Fine, "", nil,
+			"state=pending-underpriced advice=speed_up nonce=4 fee_problem=tip_below_chain_minimum priority_fee_wei=2 min_priority_fee_wei=1000 suggested_priority_fee_wei=1000 block_number=0",
+			[]string{"nonce", "fee_problem", "priority_fee_wei", "min_priority_fee_wei", "suggested_priority_fee_wei", "block_number"}},
 		{"pending-underpriced", "devnet", d.Underpriced, "", nil,
 			"state=pending-underpriced advice=speed_up nonce=5 max_fee_per_gas_wei=1 missing_nonce=<nil>", []string{"nonce", "max_fee_per_gas_wei", "missing_nonce"}},
 		{"pending-nonce-gap", "devnet", d.Gap, "", nil,
-			"state=pending-nonce-gap advice=fill_nonce_gap nonce=9 missing_nonce=6", []string{"nonce", "missing_nonce"}},
+			"state=pending-nonce-gap advice=fill_nonce_gap nonce=9 missing_nonce=6 missing_nonces=[6 7 8]", []string{"nonce", "missing_nonce", "missing_nonces"}},
+		// Point 8: every missing nonce; 9 and 12 are in the pool, not missing.
+		{"pending-nonce-gap with queued transactions in it", "devnet", d.Later, "", nil,
+			"state=pending-nonce-gap advice=fill_nonce_gap nonce=14 missing_nonces=[6 7 8 10 11 13] missing_count=6", []string{"nonce", "missing_nonces", "missing_count"}},
 		{"wrong-chain", "ethereum", d.Success, "", nil,
 			"state=wrong-chain advice=switch_chain found_on=devnet from=" + d.Account + " nonce=1 chain_id=1", []string{"found_on", "from", "nonce", "chain_id"}},
 	} {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -15,9 +16,10 @@ import (
 
 // chain is a configured chain and the node that answers for it.
 type chain struct {
-	name          string
-	id            int64
-	blockTime     time.Duration
+	name string
+	id   int64
+	rules
+	finality      string // finalityTag or finalityConfirmations
 	confirmations int64
 	backend       string // "rpc" or "sandbox"
 	t             transport
@@ -56,9 +58,12 @@ func (tx *rpcTx) feeCap() *big.Int {
 
 // tipAt is the tip per gas the transaction would pay a block producer at
 // base fee base: min(maxPriorityFeePerGas, maxFeePerGas - base), or
-// gasPrice - base for a legacy transaction.
+// gasPrice - base for a legacy transaction; 0 below the base fee.
 func (tx *rpcTx) tipAt(base *big.Int) *big.Int {
 	headroom := new(big.Int).Sub(orZero(tx.feeCap()), orZero(base))
+	if headroom.Sign() < 0 {
+		return new(big.Int) // below the base fee: no tip at all
+	}
 	if tx.MaxPriorityFeePerGas != nil && tx.MaxPriorityFeePerGas.big().Cmp(headroom) < 0 {
 		return new(big.Int).Set(tx.MaxPriorityFeePerGas.big())
 	}
@@ -166,6 +171,52 @@ func (c *chain) head(ctx context.Context) (*rpcBlock, error) {
 	}
 	return b, nil
 }
+
+// tagged returns the header of the block a tag names ("finalized",
+// "safe"), nil when the node has none or does not know the tag (an
+// rpc_error: older nodes and some providers).
+func (c *chain) tagged(ctx context.Context, tag string) (*rpcBlock, error) {
+	var b *rpcBlock
+	err := c.do(ctx, "eth_getBlockByNumber", []any{tag, false}, &b)
+	var re *rpcError
+	if errors.As(err, &re) && !isRateLimited(err) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// recentTip is the tip most recent transactions paid at least: the median,
+// over the last feeHistoryBlocks blocks that held transactions, of each
+// block's 10th-percentile effective tip (eth_feeHistory). nil when the
+// blocks were empty or the node has no eth_feeHistory.
+func (c *chain) recentTip(ctx context.Context) (*big.Int, error) {
+	var h struct {
+		Reward       [][]quantity `json:"reward"`
+		GasUsedRatio []float64    `json:"gasUsedRatio"`
+	}
+	err := c.do(ctx, "eth_feeHistory", []any{hexUint(feeHistoryBlocks), "latest", []int{10}}, &h)
+	var re *rpcError
+	if errors.As(err, &re) && !isRateLimited(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var tips []*big.Int
+	for i, r := range h.Reward {
+		if i < len(h.GasUsedRatio) && h.GasUsedRatio[i] > 0 && len(r) > 0 {
+			tips = append(tips, new(big.Int).Set(&r[0].Int))
+		}
+	}
+	if len(tips) == 0 {
+		return nil, nil
+	}
+	sort.Slice(tips, func(i, j int) bool { return tips[i].Cmp(tips[j]) < 0 })
+	return tips[len(tips)/2], nil
+}
+
+// feeHistoryBlocks is how many recent blocks recentTip reads.
+const feeHistoryBlocks = 20
 
 // blockWithTxs returns block n with its transactions, nil when unknown.
 func (c *chain) blockWithTxs(ctx context.Context, n uint64) (*rpcBlock, error) {

@@ -28,6 +28,11 @@ const (
 	sbDave  = "0xd00d00000000000000000000000000000000d00d" // pending-nonce-gap (ethereum)
 	sbErin  = "0xe71e00000000000000000000000000000000e71e" // on base
 	sbCode  = "0xc0de00000000000000000000000000000000c0de" // on polygon
+	sbFred  = "0xf7ed00000000000000000000000000000000f7ed" // pending with a zero tip (ethereum)
+	sbHal   = "0x4a10000000000000000000000000000000004a10" // pending below polygon's minimum tip
+	sbIvy   = "0x1717000000000000000000000000000000001717" // on bsc
+	sbJay   = "0x1a1a000000000000000000000000000000001a1a" // on arbitrum
+	sbKim   = "0x0c0a00000000000000000000000000000000c0a0" // on optimism
 	sbShop  = "0xc0ffee254729296a45a3885639ac7e10f9d54979" // where payments go
 	sbToken = "0x70ce0000000000000000000000000000000070ce" // an ERC-20 token
 )
@@ -45,6 +50,12 @@ var (
 	sbPendingFine  = sbHash("600d") // pending-fine
 	sbOnBase       = sbHash("ba5e") // mined on base only
 	sbOnPolygon    = sbHash("de1a") // pending on polygon, whose node is stale
+	sbZeroTip      = sbHash("71b0") // pending-underpriced: a zero tip (ethereum)
+	sbLowTip       = sbHash("71b1") // pending-underpriced: below polygon's 25 gwei
+	sbBSCLow       = sbHash("b5c0") // pending-underpriced: below the tips of recent bsc blocks
+	sbBSCFinal     = sbHash("b5c1") // mined on bsc, final by fast finality
+	sbArbPosted    = sbHash("a4b1") // mined on arbitrum, its batch posted to L1, not final
+	sbOPSequenced  = sbHash("0a0a") // mined on optimism, its batch not posted yet
 	sbRevertReason = "ERC20: transfer amount exceeds balance"
 )
 
@@ -60,15 +71,16 @@ func ether(e float64) *big.Int {
 
 // sbChain is a sandbox chain: its node's head, fees and transactions.
 type sbChain struct {
-	name          string
-	id            int64
-	head          uint64
-	headTime      time.Time
-	blockTime     time.Duration
-	baseFee, tip  *big.Int
-	confirmations int64
-	accounts      map[string][2]uint64 // address → latest, pending nonce counts
-	txs           []sbTx
+	name            string
+	id              int64
+	head            uint64
+	finalized, safe uint64 // the finalized and safe tags
+	headTime        time.Time
+	blockTime       time.Duration
+	baseFee, tip    *big.Int
+	recentTip       *big.Int             // every recent block's 10th-percentile tip (eth_feeHistory)
+	accounts        map[string][2]uint64 // address → latest, pending nonce counts
+	txs             []sbTx
 }
 
 // sbTx is a sandbox transaction. block 0 means in the pool.
@@ -102,9 +114,10 @@ func transferData(to string, amount *big.Int) []byte {
 func sandboxFixtures() []*sbChain {
 	return []*sbChain{
 		{
-			name: "ethereum", id: 1, head: 21_000_000, headTime: sandboxNow, blockTime: 12 * time.Second,
-			baseFee: gweiInt(12), tip: gweiInt(1.5), confirmations: 12,
-			accounts: map[string][2]uint64{sbAlice: {20, 20}, sbBob: {7, 8}, sbCarol: {3, 4}, sbDave: {41, 41}},
+			// Finalized 50 blocks (10 min) behind the head.
+			name: "ethereum", id: 1, head: 21_000_000, finalized: 20_999_950, safe: 20_999_982, headTime: sandboxNow, blockTime: 12 * time.Second,
+			baseFee: gweiInt(12), tip: gweiInt(1.5), recentTip: gweiInt(1),
+			accounts: map[string][2]uint64{sbAlice: {20, 20}, sbBob: {7, 8}, sbCarol: {3, 4}, sbDave: {41, 41}, sbFred: {2, 3}},
 			txs: []sbTx{
 				{hash: sbMinedSuccess, from: sbAlice, to: sbShop, nonce: 17, value: ether(0.25), gas: 21_000,
 					maxFee: gweiInt(30), maxTip: gweiInt(1.5), block: 20_999_950, gasUsed: 21_000, effectivePrice: gweiInt(13.5)},
@@ -120,11 +133,13 @@ func sandboxFixtures() []*sbChain {
 					maxFee: gweiInt(40), maxTip: gweiInt(2), input: transferData(sbShop, big.NewInt(250_000_000)), queued: true},
 				{hash: sbPendingFine, from: sbBob, to: sbShop, nonce: 7, value: ether(1), gas: 21_000,
 					maxFee: gweiInt(30), maxTip: gweiInt(1.5)},
+				{hash: sbZeroTip, from: sbFred, to: sbShop, nonce: 2, value: ether(0.3), gas: 21_000,
+					maxFee: gweiInt(30), maxTip: new(big.Int)},
 			},
 		},
 		{
-			name: "base", id: 8453, head: 38_000_000, headTime: sandboxNow, blockTime: 2 * time.Second,
-			baseFee: big.NewInt(5_000_000), tip: big.NewInt(1_000_000), confirmations: 12,
+			name: "base", id: 8453, head: 38_000_000, finalized: 37_999_900, safe: 37_999_950, headTime: sandboxNow, blockTime: 2 * time.Second,
+			baseFee: big.NewInt(5_000_000), tip: big.NewInt(1_000_000), recentTip: big.NewInt(500_000),
 			accounts: map[string][2]uint64{sbErin: {6, 6}},
 			txs: []sbTx{
 				{hash: sbOnBase, from: sbErin, to: sbShop, nonce: 5, value: ether(0.02), gas: 21_000,
@@ -134,12 +149,47 @@ func sandboxFixtures() []*sbChain {
 		},
 		{
 			// Its node is stuck: its head is 15 minutes old.
-			name: "polygon", id: 137, head: 64_000_000, headTime: sandboxNow.Add(-15 * time.Minute), blockTime: 2 * time.Second,
-			baseFee: gweiInt(30), tip: gweiInt(30), confirmations: 12,
-			accounts: map[string][2]uint64{sbCode: {12, 13}},
+			name: "polygon", id: 137, head: 64_000_000, finalized: 63_999_996, safe: 63_999_996, headTime: sandboxNow.Add(-15 * time.Minute), blockTime: 2 * time.Second,
+			baseFee: gweiInt(30), tip: gweiInt(30), recentTip: gweiInt(27),
+			accounts: map[string][2]uint64{sbCode: {12, 13}, sbHal: {4, 5}},
 			txs: []sbTx{
 				{hash: sbOnPolygon, from: sbCode, to: sbShop, nonce: 12, value: ether(5), gas: 21_000,
 					maxFee: gweiInt(120), maxTip: gweiInt(30)},
+				{hash: sbLowTip, from: sbHal, to: sbShop, nonce: 4, value: ether(12), gas: 21_000,
+					maxFee: gweiInt(120), maxTip: gweiInt(20)},
+			},
+		},
+		{
+			// No base fee (BEP-226 keeps it at 0): the tip is the price.
+			// Fast finality: final two blocks behind the head.
+			name: "bsc", id: 56, head: 45_000_000, finalized: 44_999_998, safe: 44_999_999, headTime: sandboxNow, blockTime: 450 * time.Millisecond,
+			baseFee: new(big.Int), tip: gweiInt(0.1), recentTip: gweiInt(0.1),
+			accounts: map[string][2]uint64{sbIvy: {9, 10}},
+			txs: []sbTx{
+				{hash: sbBSCFinal, from: sbIvy, to: sbShop, nonce: 8, value: ether(0.5), gas: 21_000,
+					maxFee: gweiInt(0.1), maxTip: gweiInt(0.1), block: 44_999_990, gasUsed: 21_000, effectivePrice: gweiInt(0.1)},
+				{hash: sbBSCLow, from: sbIvy, to: sbShop, nonce: 9, value: ether(0.5), gas: 21_000,
+					maxFee: gweiInt(0.05), maxTip: gweiInt(0.05)},
+			},
+		},
+		{
+			// Its batches reach L1 about 10 minutes after the block and
+			// are final there about 20 minutes later. The tip is ignored.
+			name: "arbitrum", id: 42161, head: 300_000_000, finalized: 299_992_800, safe: 299_997_600, headTime: sandboxNow, blockTime: 250 * time.Millisecond,
+			baseFee: big.NewInt(10_000_000), tip: new(big.Int), recentTip: new(big.Int),
+			accounts: map[string][2]uint64{sbJay: {3, 3}},
+			txs: []sbTx{
+				{hash: sbArbPosted, from: sbJay, to: sbShop, nonce: 2, value: ether(0.2), gas: 21_000,
+					maxFee: big.NewInt(20_000_000), maxTip: new(big.Int), block: 299_996_000, gasUsed: 21_000, effectivePrice: big.NewInt(10_000_000)},
+			},
+		},
+		{
+			name: "optimism", id: 10, head: 130_000_000, finalized: 129_999_100, safe: 129_999_700, headTime: sandboxNow, blockTime: 2 * time.Second,
+			baseFee: big.NewInt(1_000_000), tip: big.NewInt(1_000), recentTip: big.NewInt(1_000),
+			accounts: map[string][2]uint64{sbKim: {1, 1}},
+			txs: []sbTx{
+				{hash: sbOPSequenced, from: sbKim, to: sbShop, nonce: 0, value: ether(0.05), gas: 21_000,
+					maxFee: big.NewInt(3_000_000), maxTip: big.NewInt(1_000), block: 129_999_980, gasUsed: 21_000, effectivePrice: big.NewInt(1_001_000)},
 			},
 		},
 	}
@@ -149,10 +199,9 @@ func sandboxFixtures() []*sbChain {
 func sandboxChains() []*chain {
 	var out []*chain
 	for _, f := range sandboxFixtures() {
-		out = append(out, &chain{
-			name: f.name, id: f.id, blockTime: f.blockTime, confirmations: f.confirmations, backend: "sandbox",
-			t: f, now: func() time.Time { return sandboxNow },
-		})
+		c := newChain(ChainConfig{Name: f.name, ID: f.id}, "sandbox")
+		c.t, c.now = f, func() time.Time { return sandboxNow }
+		out = append(out, c)
 	}
 	return out
 }
@@ -200,6 +249,21 @@ func (s *sbChain) call(ctx context.Context, method string, params []any, result 
 		}
 	case "eth_syncing":
 		answer = false
+	case "eth_feeHistory":
+		var h struct {
+			Oldest string     `json:"oldestBlock"`
+			Reward [][]string `json:"reward"`
+			Base   []string   `json:"baseFeePerGas"`
+			Used   []float64  `json:"gasUsedRatio"`
+		}
+		h.Oldest = hexUint(s.head - feeHistoryBlocks + 1)
+		for range feeHistoryBlocks {
+			h.Reward = append(h.Reward, []string{hexBig(s.recentTip)})
+			h.Base = append(h.Base, hexBig(s.baseFee))
+			h.Used = append(h.Used, 0.5)
+		}
+		h.Base = append(h.Base, hexBig(s.baseFee))
+		answer = h
 	case "eth_maxPriorityFeePerGas":
 		answer = hexBig(s.tip)
 	case "eth_gasPrice":
@@ -276,8 +340,13 @@ func (s *sbChain) find(hash string) *sbTx {
 // blockNumber reads a block tag the sandbox knows: latest, or a number up
 // to its head.
 func (s *sbChain) blockNumber(tag string) (uint64, bool) {
-	if tag == "latest" || tag == "pending" || tag == "safe" || tag == "finalized" {
+	switch tag {
+	case "latest", "pending":
 		return s.head, true
+	case "safe":
+		return s.safe, true
+	case "finalized":
+		return s.finalized, true
 	}
 	n, err := parseQuantity(tag)
 	if err != nil || !n.IsUint64() || n.Uint64() > s.head {

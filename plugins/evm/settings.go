@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"net/url"
 	"strconv"
 	"strings"
@@ -26,8 +27,14 @@ type ChainConfig struct {
 	// RPCURL is best given as {secret: ETHEREUM_RPC_URL}: provider URLs
 	// embed an API key. It is never printed.
 	RPCURL        string       `json:"rpc_url" steward:"sensitive" desc:"the node's JSON-RPC URL (http or https); write {secret: ETHEREUM_RPC_URL}"`
-	BlockTime     sdk.Duration `json:"block_time,omitempty" desc:"the chain's block time, for estimates and staleness (default 12s)"`
-	Confirmations int64        `json:"confirmations,omitempty" min:"1" desc:"confirmations after which a transaction is final enough (default 12)"`
+	BlockTime     sdk.Duration `json:"block_time,omitempty" desc:"the chain's block time, for estimates and staleness (default: the known chain's, else 12s)"`
+	Finality      string       `json:"finality,omitempty" enum:"finalized_tag,confirmations" desc:"finalized_tag (default): final once the node's finalized block is past it; confirmations: after confirmations blocks (also the fallback for a node without the finalized tag)"`
+	Confirmations int64        `json:"confirmations,omitempty" min:"1" desc:"with finality confirmations, or when the node has no finalized tag: confirmations after which a transaction is final (default 12)"`
+	// Layer2, MinPriorityFeeWei and PriorityFeeIgnored default to what
+	// the plugin knows of the chain id (chains.go).
+	Layer2             *bool  `json:"layer2,omitempty" desc:"the chain settles on Ethereum: a block is final once its batch is posted to L1 and L1 finalized it (default: true for Base, OP Mainnet, Arbitrum One)"`
+	MinPriorityFeeWei  string `json:"min_priority_fee_wei,omitempty" pattern:"^[0-9]{1,30}$" desc:"the smallest tip the chain's block producers take, in wei (default: 25 gwei on Polygon, else none)"`
+	PriorityFeeIgnored *bool  `json:"priority_fee_ignored,omitempty" desc:"the sequencer ignores tips, first come first served (default: true for Arbitrum One)"`
 }
 
 const (
@@ -70,26 +77,49 @@ func (e *evm) configure(context.Context) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("%s: rpc_url must be an http:// or https:// URL (its value is not shown: it may hold an API key)", where)
 		}
-		bt := cc.BlockTime.Std()
-		switch {
-		case bt == 0:
-			bt = defaultBlockTime
-		case bt < 0:
+		if cc.BlockTime < 0 {
 			return fmt.Errorf("%s: block_time must be more than 0s, got %s", where, cc.BlockTime)
 		}
-		conf := cc.Confirmations
-		if conf == 0 {
-			conf = defaultConfirmations
-		}
-		chains = append(chains, &chain{
-			name: cc.Name, id: cc.ID, blockTime: bt, confirmations: conf, backend: "rpc",
-			t:   newRPCClient(cc.Name, cc.RPCURL, s.Timeout.Std(), e.http),
-			now: e.now,
-		})
+		c := newChain(cc, "rpc")
+		c.t, c.now = newRPCClient(cc.Name, cc.RPCURL, s.Timeout.Std(), e.http), e.now
+		chains = append(chains, c)
 	}
 	e.chains = chains
 	return nil
 }
+
+// newChain is a chain of settings cc: its known rules (chains.go), with
+// what cc sets instead. The caller sets its transport and clock.
+func newChain(cc ChainConfig, backend string) *chain {
+	r := rulesFor(cc.ID)
+	if cc.BlockTime > 0 {
+		r.blockTime = cc.BlockTime.Std()
+	}
+	if cc.Layer2 != nil {
+		r.layer2 = *cc.Layer2
+	}
+	if cc.PriorityFeeIgnored != nil {
+		r.tipIgnored = *cc.PriorityFeeIgnored
+	}
+	if cc.MinPriorityFeeWei != "" {
+		r.minTip, _ = new(big.Int).SetString(cc.MinPriorityFeeWei, 10) // the pattern made sure
+	}
+	conf := cc.Confirmations
+	if conf == 0 {
+		conf = defaultConfirmations
+	}
+	finality := cc.Finality
+	if finality == "" {
+		finality = finalityTag
+	}
+	return &chain{name: cc.Name, id: cc.ID, rules: r, finality: finality, confirmations: conf, backend: backend}
+}
+
+// Finality rules.
+const (
+	finalityTag           = "finalized_tag"
+	finalityConfirmations = "confirmations"
+)
 
 // open is how every action starts: the chain named, a log line saying
 // what the action does there ("WHAT on CHAIN (BACKEND)"), and the node's

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/schema/dataschema"
 )
 
 // TestDocs keeps docs/plugins-notify.md in step with the plugin: every
@@ -19,7 +19,7 @@ func TestDocs(t *testing.T) {
 	doc := string(b)
 	p := start(t, nil)
 	d := p.Describe()
-	var config schema.DataSchema
+	var config dataschema.Schema
 	if err := json.Unmarshal(d.Config, &config); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestDocs(t *testing.T) {
 		if i := strings.Index(section[1:], "\n## "); i > 0 {
 			section = section[:i]
 		}
-		for _, s := range []*schema.DataSchema{a.Input, a.Output} {
+		for _, s := range []*dataschema.Schema{a.Input, a.Output} {
 			for field := range s.Properties {
 				if !strings.Contains(section, "| `"+field+"` |") {
 					t.Errorf("the section of %s has no row for %s", a.Name, field)

@@ -27,6 +27,10 @@ type IssueInput struct {
 	Labels           []string `json:"labels,omitempty" desc:"labels to set; GitHub sets them only when the token may push to the repository, and drops them silently otherwise"`
 	Assignees        []string `json:"assignees,omitempty" pattern:"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$" desc:"GitHub logins to assign, at most 10; dropped silently without push access"`
 	RunID            string   `json:"run_id,omitempty" desc:"the run the issue is about (default: the calling run)"`
+	// One open issue per incident: see incident.go.
+	DedupeKeys []string `json:"dedupe_keys,omitempty" pattern:"^[A-Za-z0-9._:/=+@-]{1,200}$" desc:"keys of the incident, such as alert:FINGERPRINT or incident:provider:stripe, at most 5: when an open issue carries one, it is returned (existing: true) instead of opening another, and comment is added to it"`
+	Comment    string   `json:"comment,omitempty" desc:"with dedupe_keys: the comment added to the open issue found (markdown), once per step whatever the retries"`
+	Close      bool     `json:"close,omitempty" desc:"with dedupe_keys: close the open issue found (the incident is resolved); when none is open, nothing is opened"`
 }
 
 // IssueOutput is what notify.github_issue returns.
@@ -37,6 +41,10 @@ type IssueOutput struct {
 	URL     string `json:"url" desc:"the issue's page on GitHub; empty in the sandbox"`
 	Created bool   `json:"created" desc:"true when this call opened the issue; false when an earlier attempt of the same step had, and in the sandbox"`
 	Body    string `json:"body,omitempty" desc:"in the sandbox: the issue's body as it would be opened"`
+	// With dedupe_keys.
+	Existing  bool `json:"existing,omitempty" desc:"true when an open issue carrying one of dedupe_keys was found and returned instead of opening one"`
+	Commented bool `json:"commented,omitempty" desc:"true when comment was added to the existing issue (by this attempt or an earlier one)"`
+	Closed    bool `json:"closed,omitempty" desc:"true when close closed the existing issue"`
 }
 
 // issuePages is how many pages of 100 issues, newest first, are searched
@@ -87,6 +95,20 @@ func (n *notify) openIssue(ctx context.Context, call *sdk.Call, in IssueInput) (
 	if found != nil {
 		call.Infof("issue #%d was opened by an earlier attempt of this step: %s", found.GetNumber(), found.GetHTMLURL())
 		return IssueOutput{Channel: "github_issue", Number: found.GetNumber(), URL: found.GetHTMLURL()}, nil
+	}
+	if len(is.dedupe) > 0 {
+		open, err := g.findOpen(ctx, is.dedupe)
+		if err != nil {
+			return IssueOutput{}, n.secrets.error(err)
+		}
+		if open != nil {
+			out, err := g.update(ctx, call, open, n.secrets.string(in.Comment), in.Close)
+			return out, n.secrets.error(err)
+		}
+		if in.Close {
+			call.Infof("no open issue carries %s: nothing to close", strings.Join(is.dedupe, " or "))
+			return IssueOutput{Channel: "github_issue"}, nil
+		}
 	}
 	req := &github.IssueRequest{Title: &title, Body: &body}
 	if len(in.Labels) > 0 {
@@ -220,6 +242,13 @@ func (n *notify) checkIssue(call *sdk.Call, in IssueInput) (*issue, error) {
 			return nil, sdk.Error(sdk.CodeInvalidInput, "with.labels[%d] must be a label name of 1 to 50 characters, got %q", i, l)
 		}
 	}
+	if len(in.DedupeKeys) > 5 {
+		return nil, sdk.Error(sdk.CodeInvalidInput, "with.dedupe_keys has %d keys, at most 5 are allowed", len(in.DedupeKeys))
+	}
+	if (in.Comment != "" || in.Close) && len(in.DedupeKeys) == 0 {
+		return nil, sdk.Error(sdk.CodeInvalidInput, "with.comment and with.close need with.dedupe_keys: they act on the open issue of an incident")
+	}
+	is.dedupe = in.DedupeKeys
 	if len(in.Assignees) > 10 {
 		return nil, sdk.Error(sdk.CodeInvalidInput, "with.assignees names %d people, GitHub takes 10 at most", len(in.Assignees))
 	}

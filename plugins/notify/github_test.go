@@ -76,6 +76,8 @@ func newFakeGitHub(t *testing.T, prefix string) *fakeGitHub {
 		switch {
 		case path == "/repos/"+g.repo+"/issues" && r.Method == http.MethodGet:
 			g.list(w, r, prefix)
+		case strings.HasPrefix(path, "/repos/"+g.repo+"/issues/"):
+			g.issue(w, r, strings.TrimPrefix(path, "/repos/"+g.repo+"/issues/"), body)
 		case path == "/repos/"+g.repo+"/issues" && r.Method == http.MethodPost:
 			is := g.add(body["title"].(string), body["body"].(string), false)
 			// GitHub answers labels and assignees as objects.
@@ -134,7 +136,9 @@ func (g *fakeGitHub) list(w http.ResponseWriter, r *http.Request, prefix string)
 	page = max(page, 1)
 	var newest []map[string]any
 	for i := len(g.issues) - 1; i >= 0; i-- {
-		newest = append(newest, g.issues[i])
+		if st := q.Get("state"); st == "all" || st == "" || st == g.issues[i]["state"] {
+			newest = append(newest, g.issues[i])
+		}
 	}
 	from, to := min((page-1)*perPage, len(newest)), min(page*perPage, len(newest))
 	if to < len(newest) {

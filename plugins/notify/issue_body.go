@@ -26,6 +26,7 @@ type issue struct {
 	commands                                string   // reproduction as a code block of commands
 	logs, providerResponse                  string
 	runID, runLink, key                     string
+	dedupe                                  []string // dedupe_keys
 }
 
 // markerPrefix starts the hidden first line of every issue the plugin
@@ -63,6 +64,9 @@ func hasMarker(body, key string) bool {
 func (is *issue) render() string {
 	var b strings.Builder
 	b.WriteString(marker(is.key) + "\n")
+	for _, k := range is.dedupe {
+		b.WriteString(dedupeMarker(k) + "\n")
+	}
 	b.WriteString("## Summary\n\n" + strings.TrimSpace(is.summary) + "\n")
 	var facts []string
 	if is.severity != "" {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/schema/dataschema"
 )
 
 // start runs a fresh notify plugin with settings, a fixed clock and EHLO
@@ -58,7 +58,7 @@ notify.webhook mutates=true idempotent=false requires=text`
 	if got := strings.Join(names, "\n"); got != want {
 		t.Errorf("actions:\n%s\nwant\n%s", got, want)
 	}
-	var config schema.DataSchema
+	var config dataschema.Schema
 	if err := json.Unmarshal(d.Config, &config); err != nil {
 		t.Fatal(err)
 	}

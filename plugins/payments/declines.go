@@ -109,10 +109,6 @@ var (
 		en: "This card was declined several times in a row, so it's temporarily blocked for payments with us. Please wait 24 hours or use a different card.",
 		zh: "这张卡连续多次被拒，因此暂时无法在我们这里付款。请等待 24 小时后再试，或换一张卡。",
 	}
-	msgApproved = message{
-		en: "Good news: this payment was approved. If something still looks wrong, please reply and tell us what you see.",
-		zh: "好消息：这笔付款已获批准。如果您仍发现异常，请回复我们并告诉您看到的情况。",
-	}
 )
 
 // Next steps shared by several codes.
@@ -165,19 +161,22 @@ var stripeDeclineCodes = map[string]explanation{
 	"online_or_offline_pin_required":    ex(catAuthentication, ownCustomer, fix, msgPINRequired, nextPIN),
 	"pickup_card":                       ex(catCardStatus, ownIssuer, 0, msgContactBank, "The issuer asks to retain the card (possibly lost or stolen). "+nextDontReveal),
 	"pin_try_exceeded":                  ex(catAuthentication, ownIssuer, 0, msgPINTries, "Too many wrong PINs: the customer's bank must unlock the PIN."),
-	"processing_error":                  ex(catProvider, ownEngineering, retry, msgOurSide, "An error occurred while processing the card (Stripe or the network): retry later; "+nextOurSide),
-	"reenter_transaction":               ex(catIssuer, ownIssuer, retry, msgRetryThenBank, "The issuer could not process it for an unknown reason: one retry is fine; then the customer calls their bank."),
-	"restricted_card":                   ex(catCardStatus, ownIssuer, 0, msgContactBank, "The card is restricted (possibly reported lost or stolen). "+nextDontReveal),
-	"revocation_of_all_authorizations":  ex(catIssuer, ownIssuer, 0, msgRevoked, "The cardholder had their bank revoke all payments to us: never retry; only the customer can lift it with their bank."),
-	"revocation_of_authorization":       ex(catIssuer, ownIssuer, 0, msgRevoked, "The cardholder had their bank revoke recurring payments to us: never retry; only the customer can lift it with their bank."),
-	"security_violation":                ex(catIssuer, ownIssuer, 0, msgContactBank, nextContactBank),
-	"service_not_allowed":               ex(catIssuer, ownIssuer, 0, msgNotSupported, "The issuer does not allow this service on the card: the customer asks their bank or uses another card."),
-	"stolen_card":                       ex(catCardStatus, ownIssuer, 0, msgContactBank, "The card is reported stolen. "+nextDontReveal),
-	"stop_payment_order":                ex(catIssuer, ownIssuer, 0, msgRevoked, "The cardholder placed a stop-payment order with their bank: never retry; only the customer can lift it."),
-	"testmode_decline":                  ex(catCardDetails, ownCustomer, fix, msgTestCard, "A Stripe test card number was used in live mode: the customer must use a real card."),
-	"transaction_not_allowed":           ex(catIssuer, ownIssuer, 0, msgNotSupported, "The issuer does not allow this transaction on the card (often online or cross-border): the customer enables it with their bank or uses another card."),
-	"try_again_later":                   ex(catIssuer, ownIssuer, retry, msgRetryThenBank, "Deprecated code: retry once later; if it is declined again the customer calls their bank."),
-	"withdrawal_count_limit_exceeded":   ex(catLimits, ownIssuer, 0, msgLimit, "The customer exceeded a balance, credit or count limit of their card: they wait for the reset, ask their bank, or use another card."),
+	"processing_error": temporary(
+		ex(catProvider, ownCustomer, retry|transient, msgTemporary,
+			"An error occurred while processing the card: usually a temporary fault at the issuer or the card network, sometimes Stripe. Nothing was charged: the customer retries in a few minutes; escalate only if it repeats."),
+		ex(catProvider, ownEngineering, 0, msgTemporaryAgain, "processing_error again on the same payment: not a one-off. "+nextRepeated)),
+	"reenter_transaction":              ex(catIssuer, ownIssuer, retry, msgRetryThenBank, "The issuer could not process it for an unknown reason: one retry is fine; then the customer calls their bank."),
+	"restricted_card":                  ex(catCardStatus, ownIssuer, 0, msgContactBank, "The card is restricted (possibly reported lost or stolen). "+nextDontReveal),
+	"revocation_of_all_authorizations": ex(catIssuer, ownIssuer, 0, msgRevoked, "The cardholder had their bank revoke all payments to us: never retry; only the customer can lift it with their bank."),
+	"revocation_of_authorization":      ex(catIssuer, ownIssuer, 0, msgRevoked, "The cardholder had their bank revoke recurring payments to us: never retry; only the customer can lift it with their bank."),
+	"security_violation":               ex(catIssuer, ownIssuer, 0, msgContactBank, nextContactBank),
+	"service_not_allowed":              ex(catIssuer, ownIssuer, 0, msgNotSupported, "The issuer does not allow this service on the card: the customer asks their bank or uses another card."),
+	"stolen_card":                      ex(catCardStatus, ownIssuer, 0, msgContactBank, "The card is reported stolen. "+nextDontReveal),
+	"stop_payment_order":               ex(catIssuer, ownIssuer, 0, msgRevoked, "The cardholder placed a stop-payment order with their bank: never retry; only the customer can lift it."),
+	"testmode_decline":                 ex(catCardDetails, ownCustomer, fix, msgTestCard, "A Stripe test card number was used in live mode: the customer must use a real card."),
+	"transaction_not_allowed":          ex(catIssuer, ownIssuer, 0, msgNotSupported, "The issuer does not allow this transaction on the card (often online or cross-border): the customer enables it with their bank or uses another card."),
+	"try_again_later":                  ex(catIssuer, ownIssuer, retry, msgRetryThenBank, "Deprecated code: retry once later; if it is declined again the customer calls their bank."),
+	"withdrawal_count_limit_exceeded":  ex(catLimits, ownIssuer, 0, msgLimit, "The customer exceeded a balance, credit or count limit of their card: they wait for the reset, ask their bank, or use another card."),
 }
 
 // stripeFailureCodes are the Stripe error codes of failed card payments

@@ -59,11 +59,12 @@ var (
 		en: "Your card payment was declined because of a technical problem on our side, not because of your card or your balance. Our team is on it; please try again in a few minutes.",
 		zh: "由于我们这边的技术问题，您的刷卡付款被拒绝了，并非您的卡片或余额有问题。我们的团队正在处理，请过几分钟再试。",
 	}
-	msgIssuingApproved = message{
-		en: "Good news: we approved this card payment. If the merchant still says it failed, please send us the receipt or a screenshot and we'll look into it.",
-		zh: "好消息：我们已批准这笔刷卡付款。如果商户仍显示付款失败，请把收据或截图发给我们，我们会进一步核查。",
-	}
 )
+
+// nextApprovedRefund is what an approved authorization of our card
+// means for a refund: we are the issuer, and cannot refund it.
+const nextApprovedRefund = "We are the card's issuer: we cannot refund an authorization. The money comes back by the merchant's refund (or, while it is pending, the merchant's reversal); " +
+	"once it is captured and the merchant refuses, by an Issuing dispute (a dispute is for captured transactions, not authorizations)."
 
 // issuingReasons are the reasons of an Issuing authorization's
 // request_history (every value of issuing_authorization_request.reason in
@@ -71,8 +72,8 @@ var (
 var issuingReasons = map[string]explanation{
 	"account_disabled": ex(catPlatform, ownEngineering, 0, msgIssuingOurSide,
 		"Our Stripe Issuing account is disabled: every card payment is declined. Escalate to payments engineering at once."),
-	"card_active": ex(catApproved, ownSupport, 0, msgIssuingApproved,
-		"Stripe approved it because the card is active: the decline the customer saw happened elsewhere (merchant, later reversal); check the authorization's status and transactions."),
+	"card_active": ex(catApproved, ownSupport, 0, msgHolding,
+		"Stripe approved it because the card is active: the decline the customer saw happened elsewhere (merchant, later reversal); check the authorization's status and transactions. "+nextApprovedRefund),
 	"card_canceled": ex(catCardStatus, ownCustomer, fix, msgIssuingCanceled,
 		"The card is canceled: the customer orders a new card in the app (check why it was canceled first: lost, stolen, closed account)."),
 	"card_expired": ex(catCardStatus, ownCustomer, fix, msgIssuingExpired,
@@ -103,62 +104,12 @@ var issuingReasons = map[string]explanation{
 		"Stripe's or our fraud checks declined it: hand it to the risk team; do not tell the customer which check matched."),
 	"verification_failed": ex(catCardDetails, ownCustomer, fix, msgIssuingDetails,
 		"A verification check failed (CVC, expiry, address or 3-D Secure): the customer re-enters the card details exactly as in the app."),
-	"webhook_approved": ex(catApproved, ownSupport, 0, msgIssuingApproved,
-		"Our authorization webhook approved it: the decline the customer saw happened elsewhere (merchant, later reversal); check the authorization's status and transactions."),
+	"webhook_approved": ex(catApproved, ownSupport, 0, msgHolding,
+		"Our authorization webhook approved it: the decline the customer saw happened elsewhere (merchant, later reversal); check the authorization's status and transactions. "+nextApprovedRefund),
 	"webhook_declined": ex(catIssuer, ownSupport, 0, msgIssuingDeclined,
 		"Our own authorization service declined it: read its decision log for this authorization id to find the reason (balance, risk rule, limit)."),
 	"webhook_error": ex(catPlatform, ownEngineering, retry, msgIssuingOurSide,
 		"Our authorization webhook answered with an error, so Stripe declined: escalate to payments engineering with the authorization id and time."),
 	"webhook_timeout": ex(catPlatform, ownEngineering, retry, msgIssuingOurSide,
 		"Our authorization webhook did not answer Stripe in time (2s), so Stripe declined: escalate to payments engineering with the authorization id and time."),
-}
-
-// isoCodes are the common ISO 8583 response codes (field 39), by code.
-var isoCodes = map[string]explanation{
-	"00": ex(catApproved, ownSupport, 0, msgApproved, "Approved by the issuer: the failure is not an issuer decline; look at what happened after (capture, reversal, our own error)."),
-	"01": ex(catIssuer, ownIssuer, 0, msgContactBank, "Refer to card issuer: "+nextContactBank),
-	"02": ex(catIssuer, ownIssuer, 0, msgContactBank, "Refer to card issuer, special condition: "+nextContactBank),
-	"03": ex(catProvider, ownEngineering, 0, msgOurSide, "Invalid merchant: the issuer does not accept our merchant setup. "+nextOurSide),
-	"04": ex(catCardStatus, ownIssuer, 0, msgContactBank, "Pick up card. "+nextDontReveal),
-	"05": ex(catIssuer, ownIssuer, 0, msgContactBank, "Do not honor: "+nextContactBank),
-	"06": ex(catIssuer, ownIssuer, retry, msgRetryThenBank, "Error at the issuer: retry once; then the customer calls their bank."),
-	"07": ex(catCardStatus, ownIssuer, 0, msgContactBank, "Pick up card, special condition (suspected fraud). "+nextDontReveal),
-	"08": ex(catApproved, ownSupport, 0, msgApproved, "Honour with identification: approved; look at what happened after."),
-	"10": ex(catApproved, ownSupport, 0, msgApproved, "Partial approval: the issuer approved less than asked; check the captured amount."),
-	"12": ex(catIssuer, ownIssuer, 0, msgNotSupported, "Invalid transaction: the issuer refuses this kind of transaction on the card; the customer asks their bank or uses another card."),
-	"13": ex(catIssuer, ownIssuer, 0, msgAmount, "Invalid amount: check the amount; the customer asks their bank about limits."),
-	"14": ex(catCardDetails, ownCustomer, fix, msgNumber, "Invalid card number: the customer re-enters it or uses another card."),
-	"15": ex(catCardDetails, ownCustomer, fix, msgNumber, "No such issuer: the card number is wrong; the customer re-enters it or uses another card."),
-	"19": ex(catIssuer, ownIssuer, retry, msgRetryThenBank, "Re-enter transaction: retry once; then the customer calls their bank."),
-	"30": ex(catProvider, ownEngineering, 0, msgOurSide, "Format error: the authorization message was malformed. "+nextOurSide),
-	"39": ex(catIssuer, ownIssuer, 0, msgNotSupported, "No credit account: the card cannot be used as credit; the customer uses another card."),
-	"41": ex(catCardStatus, ownIssuer, 0, msgContactBank, "Lost card. "+nextDontReveal),
-	"43": ex(catCardStatus, ownIssuer, 0, msgContactBank, "Stolen card. "+nextDontReveal),
-	"46": ex(catCardStatus, ownIssuer, 0, msgAccount, "Closed account: the customer contacts their bank or adds a new card."),
-	"51": ex(catFunds, ownCustomer, fix, msgFunds, "Insufficient funds: the customer tops up or uses another card."),
-	"52": ex(catIssuer, ownIssuer, 0, msgNotSupported, "No checking account: the customer uses another card."),
-	"53": ex(catIssuer, ownIssuer, 0, msgNotSupported, "No savings account: the customer uses another card."),
-	"54": ex(catCardStatus, ownCustomer, fix, msgExpired, "Expired card: the customer adds a valid card or updates the expiry date."),
-	"55": ex(catAuthentication, ownCustomer, fix, msgPIN, "Incorrect PIN: "+nextPIN),
-	"57": ex(catIssuer, ownIssuer, 0, msgNotSupported, "Transaction not permitted to cardholder: the customer enables it with their bank or uses another card."),
-	"58": ex(catIssuer, ownIssuer, 0, msgNotSupported, "Transaction not permitted to terminal: the issuer refuses this merchant type for the card; if many customers hit it, tell payments engineering."),
-	"59": ex(catRisk, ownIssuer, 0, msgContactBank, "Suspected fraud at the issuer. "+nextDontReveal),
-	"61": ex(catLimits, ownIssuer, 0, msgLimit, "Exceeds amount limit: the customer asks their bank to raise it, waits, or uses another card."),
-	"62": ex(catCardStatus, ownIssuer, 0, msgNotSupported, "Restricted card (region or usage restriction): the customer asks their bank or uses another card."),
-	"63": ex(catIssuer, ownIssuer, 0, msgContactBank, "Security violation: "+nextContactBank),
-	"65": ex(catLimits, ownIssuer, 0, msgLimit, "Exceeds frequency limit (Mastercard also uses 65 for a missing SCA: check for authentication_required): the customer waits or asks their bank."),
-	"75": ex(catAuthentication, ownIssuer, 0, msgPINTries, "PIN tries exceeded: the customer's bank must unlock the PIN."),
-	"78": ex(catCardStatus, ownCustomer, fix, msgActivate, "Blocked, first used: the card has not been activated; the customer activates it with their bank."),
-	"82": ex(catCardDetails, ownCustomer, fix, msgCVC, "CVV check failed (Visa): the customer re-enters the security code."),
-	"85": ex(catApproved, ownSupport, 0, msgApproved, "No reason to decline (an account check passed): the decline came from elsewhere."),
-	"91": ex(catIssuer, ownIssuer, retry, msgBankUnavailable, "Issuer or switch inoperative: retry in a few minutes; if many customers of one bank are hit, tell payments engineering."),
-	"92": ex(catProvider, ownEngineering, retry, msgOurSide, "The network could not route the authorization: retry later; "+nextOurSide),
-	"93": ex(catIssuer, ownIssuer, 0, msgContactBank, "Violation of law: the issuer may not approve it; "+nextContactBank),
-	"94": ex(catIssuer, ownSupport, 0, msgDuplicate, "Duplicate transmission: check whether the first payment went through before anyone retries."),
-	"96": ex(catProvider, ownEngineering, retry, msgOurSide, "System malfunction: retry later; "+nextOurSide),
-	"1A": ex(catAuthentication, ownCustomer, fix|retry, msgAuthenticate, "Additional customer authentication required (Visa SCA): "+nextAuth),
-	"N7": ex(catCardDetails, ownCustomer, fix, msgCVC, "CVV2 mismatch (Visa): the customer re-enters the security code."),
-	"R0": ex(catIssuer, ownIssuer, 0, msgRevoked, "Stop payment order (Visa): never retry; only the customer can lift it with their bank."),
-	"R1": ex(catIssuer, ownIssuer, 0, msgRevoked, "Revocation of authorization order (Visa): never retry; only the customer can lift it with their bank."),
-	"R3": ex(catIssuer, ownIssuer, 0, msgRevoked, "Revocation of all authorizations order (Visa): never retry; only the customer can lift it with their bank."),
 }

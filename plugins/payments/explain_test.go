@@ -34,7 +34,12 @@ var (
 	}
 	// The common ISO 8583 response codes the contract names.
 	commonISOCodes = []string{"00", "01", "03", "04", "05", "12", "13", "14", "30", "41", "43", "51", "54", "55", "57", "58",
-		"59", "61", "62", "65", "75", "78", "91", "96", "N7"}
+		"59", "61", "62", "65", "75", "91", "96", "N7",
+		// Issue 22: common codes the table lacked.
+		"21", "28", "5C", "6P", "9G", "N3", "N4", "Q1", "Z3"}
+	// The codes Visa and Mastercard read differently (issue 22: 82 is no
+	// CVC re-entry on either network).
+	networkISOCodes = []string{"70", "78", "79", "82", "83"}
 	// Stripe error codes of failed card payments.
 	cardFailureCodes = []string{"card_declined", "expired_card", "incorrect_cvc", "incorrect_number", "incorrect_zip",
 		"invalid_cvc", "invalid_expiry_month", "invalid_expiry_year", "invalid_number", "processing_error",
@@ -51,6 +56,9 @@ func TestTablesAreComplete(t *testing.T) {
 		{"stripe decline codes", stripeDeclineCodes, documentedDeclineCodes, true},
 		{"issuing reasons", issuingReasons, specIssuingReasons, true},
 		{"ISO 8583 codes", isoCodes, commonISOCodes, false},
+		{"ISO 8583 codes, Visa", isoByNetwork["visa"], networkISOCodes, true},
+		{"ISO 8583 codes, Mastercard", isoByNetwork["mastercard"], networkISOCodes, true},
+		{"ISO 8583 codes, network unknown", isoAmbiguous, networkISOCodes, true},
 		{"stripe failure codes", stripeFailureCodes, cardFailureCodes, false},
 	} {
 		for _, code := range c.codes {
@@ -84,9 +92,7 @@ func TestTableEntries(t *testing.T) {
 		}
 		return n
 	}
-	for name, table := range map[string]map[string]explanation{
-		"stripe": stripeDeclineCodes, "failure": stripeFailureCodes, "issuing": issuingReasons, "iso8583": isoCodes,
-	} {
+	for name, table := range allTables() {
 		codes := make([]string, 0, len(table))
 		for code := range table {
 			codes = append(codes, code)
@@ -96,8 +102,15 @@ func TestTableEntries(t *testing.T) {
 			e := table[code]
 			where := name + " " + code
 			switch {
-			case name == "iso8583" && !isoPattern(code), name != "iso8583" && !codePattern(code):
+			case name == "repeated":
+			case strings.HasPrefix(name, "iso8583") && !isoPattern(code), !strings.HasPrefix(name, "iso8583") && !codePattern(code):
 				t.Errorf("%s: the code does not fit explain_decline's input pattern", where)
+			}
+			if e.transient != (e.repeat != nil) || e.repeat != nil && (e.repeat.transient || !e.repeat.escalate()) {
+				t.Errorf("%s: a transient entry has a repeat entry that escalates", where)
+			}
+			if e.category == catApproved && e.msg != msgHolding {
+				t.Errorf("%s: an approval code explains no decline: the customer gets the holding message", where)
 			}
 			if !slices.Contains(categories, e.category) {
 				t.Errorf("%s: category %q", where, e.category)
@@ -138,6 +151,28 @@ func TestTableEntries(t *testing.T) {
 	}
 }
 
+// allTables are every table, the network ones and the entries used when
+// a temporary fault repeats among them.
+func allTables() map[string]map[string]explanation {
+	tables := map[string]map[string]explanation{
+		"stripe": stripeDeclineCodes, "failure": stripeFailureCodes, "issuing": issuingReasons, "iso8583": isoCodes,
+		"iso8583 unknown network": isoAmbiguous,
+	}
+	for network, t := range isoByNetwork {
+		tables["iso8583 "+network] = t
+	}
+	repeats := map[string]explanation{}
+	for name, t := range tables {
+		for code, e := range t {
+			if e.repeat != nil {
+				repeats[name+" "+code] = *e.repeat
+			}
+		}
+	}
+	tables["repeated"] = repeats
+	return tables
+}
+
 func isoPattern(s string) bool {
 	return len(s) == 2 && strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z') }) < 0
 }
@@ -159,7 +194,7 @@ func TestExplainDecline(t *testing.T) {
 		{map[string]any{"failure_code": "card_declined", "iso_code": "54"}, "iso8583", "54", "card_status", "customer", true, false, false},
 		{map[string]any{"failure_code": "card_declined"}, "stripe", "card_declined", "issuer", "issuer", false, false, false},
 		{map[string]any{"issuing_reason": "webhook_timeout", "iso_code": "05"}, "issuing", "webhook_timeout", "platform", "engineering", false, true, true},
-		{map[string]any{"decline_code": "processing_error"}, "stripe", "processing_error", "provider", "engineering", false, true, true},
+		{map[string]any{"decline_code": "processing_error"}, "stripe", "processing_error", "provider", "customer", false, false, true},
 		{map[string]any{"decline_code": "lost_card"}, "stripe", "lost_card", "card_status", "issuer", false, false, false},
 		// An unknown code gives way to a known one further down.
 		{map[string]any{"decline_code": "brand_new_code", "failure_code": "expired_card"}, "stripe", "expired_card", "card_status", "customer", true, false, false},

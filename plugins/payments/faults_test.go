@@ -232,12 +232,6 @@ func TestPause(t *testing.T) {
 			t.Errorf("pause(%d, Retry-After %s) = %s, want %s", x.n, x.retryAfter, got, x.want)
 		}
 	}
-	for h, want := range map[string]time.Duration{"": -1, "7": 7 * time.Second, "soon": -1, "-3": -1,
-		time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat): 0} {
-		if got := parseRetryAfter(h); got != want {
-			t.Errorf("Retry-After %q = %s, want %s", h, got, want)
-		}
-	}
 }
 
 func TestStripeBadResponses(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/plugins/sdk"
@@ -54,6 +55,8 @@ type Failure struct {
 	Code               string `json:"code" desc:"Stripe's error code: card_declined, expired_card, incorrect_cvc..."`
 	DeclineCode        string `json:"decline_code" desc:"Stripe's decline code: insufficient_funds, fraudulent..."`
 	NetworkDeclineCode string `json:"network_decline_code" desc:"the card network's response code, such as 51"`
+	AdviceCode         string `json:"advice_code" desc:"Stripe's advice on retrying: confirm_card_data, do_not_try_again, try_again_later, or empty"`
+	NetworkAdviceCode  string `json:"network_advice_code" desc:"the card network's advice code, such as Mastercard's merchant advice code 03"`
 	Message            string `json:"message"`
 	Type               string `json:"type" desc:"card_error, api_error..."`
 	OutcomeType        string `json:"outcome_type" desc:"authorized, issuer_declined, blocked, manual_review, invalid"`
@@ -93,6 +96,9 @@ func failureWords(f Failure) string {
 	if f.OutcomeType != "" {
 		s += ", outcome " + f.OutcomeType
 	}
+	if f.AdviceCode != "" || f.NetworkAdviceCode != "" {
+		s += ", advice " + strings.TrimSpace(f.AdviceCode+" "+f.NetworkAdviceCode)
+	}
 	return s
 }
 
@@ -111,6 +117,8 @@ type Attempt struct {
 	FailureCode        string    `json:"failure_code"`
 	DeclineCode        string    `json:"decline_code"`
 	NetworkDeclineCode string    `json:"network_decline_code"`
+	AdviceCode         string    `json:"advice_code"`
+	NetworkAdviceCode  string    `json:"network_advice_code"`
 	OutcomeType        string    `json:"outcome_type"`
 	OutcomeReason      string    `json:"outcome_reason"`
 	RiskLevel          string    `json:"risk_level"`
@@ -123,7 +131,7 @@ type AttemptsOutput struct {
 	Attempts       []Attempt `json:"attempts" desc:"oldest first"`
 	Count          int       `json:"count"`
 	FailedCount    int       `json:"failed_count"`
-	SucceededCount int       `json:"succeeded_count"`
+	SucceededCount int       `json:"succeeded_count" desc:"0 or 1: Stripe makes at most one successful charge per PaymentIntent (a double charge is two payments: find_duplicates)"`
 	Backend        string    `json:"backend" enum:"sandbox,stripe"`
 }
 
@@ -147,9 +155,6 @@ func (p *payments) listPaymentAttempts(ctx context.Context, call *sdk.Call, in A
 		}
 	}
 	call.Infof("%d attempts: %d succeeded, %d failed", out.Count, out.SucceededCount, out.FailedCount)
-	if out.SucceededCount > 1 {
-		call.Warnf("%d charges succeeded for one payment: the customer may have paid twice", out.SucceededCount)
-	}
 	return out, nil
 }
 
@@ -188,6 +193,7 @@ type IssuingCard struct {
 	ID     string `json:"id"`
 	Last4  string `json:"last4"`
 	Status string `json:"status" desc:"active, inactive or canceled"`
+	Brand  string `json:"brand" desc:"the card network, lower case: visa or mastercard"`
 }
 
 // AuthRequest is one decision on an authorization.

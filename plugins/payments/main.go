@@ -4,6 +4,8 @@
 //   - payments.get_payment looks up a PaymentIntent (pi_) or a charge (ch_):
 //     its status, amounts, card, and why it failed;
 //   - payments.list_payment_attempts lists the charges a PaymentIntent made;
+//   - payments.find_duplicates finds a double charge: other successful
+//     payments of the same customer, amount and order within a window;
 //   - payments.get_authorization looks up a Stripe Issuing authorization
 //     (iauth_) of one of our own cards, and why it was declined;
 //   - payments.explain_decline turns a decline code, an Issuing reason, an
@@ -60,6 +62,8 @@ func (p *payments) plugin() sdk.Plugin {
 				sdk.Describe("Looks up a PaymentIntent (pi_) or a charge (ch_): status, amounts, card, and why it failed.")),
 			sdk.Action("list_payment_attempts", p.listPaymentAttempts,
 				sdk.Describe("Lists the charges a PaymentIntent made, oldest first, with each one's outcome.")),
+			sdk.Action("find_duplicates", p.findDuplicates,
+				sdk.Describe("Finds the other successful payments of the same customer, amount and order within a window: a double charge, and which payment to refund.")),
 			sdk.Action("get_authorization", p.getAuthorization,
 				sdk.Describe("Looks up an Issuing authorization (iauth_) of one of our cards: approved or declined, and why.")),
 			sdk.Action("explain_decline", p.explainDecline,

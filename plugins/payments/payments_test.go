@@ -37,6 +37,7 @@ func TestDescribe(t *testing.T) {
 		names = append(names, fmt.Sprintf("%s mutates=%v idempotent=%v", a.Name, a.Mutates, a.Idempotent))
 	}
 	want := `payments.explain_decline mutates=false idempotent=false
+payments.find_duplicates mutates=false idempotent=false
 payments.get_authorization mutates=false idempotent=false
 payments.get_payment mutates=false idempotent=false
 payments.list_payment_attempts mutates=false idempotent=false
@@ -46,7 +47,7 @@ payments.refund mutates=true idempotent=true`
 	}
 	for action, required := range map[string]string{
 		"get_payment": "payment_id", "list_payment_attempts": "payment_id", "get_authorization": "authorization_id",
-		"explain_decline": "", "refund": "payment_id",
+		"explain_decline": "", "refund": "payment_id", "find_duplicates": "payment_id",
 	} {
 		if got := strings.Join(p.Action(action).Input.Required, ","); got != required {
 			t.Errorf("%s requires %q, want %q", action, got, required)
@@ -176,9 +177,10 @@ func TestDocsListEveryFixture(t *testing.T) {
 			t.Errorf("the authorization table has no row for %s ending %s", id, cells)
 		}
 	}
-	for name, table := range map[string]map[string]explanation{
-		"stripe": stripeDeclineCodes, "failure": stripeFailureCodes, "issuing": issuingReasons, "iso8583": isoCodes,
-	} {
+	for name, table := range allTables() {
+		if name == "repeated" {
+			continue
+		}
 		for code, e := range table {
 			yes := func(b bool) string {
 				if b {

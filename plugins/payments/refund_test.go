@@ -60,7 +60,7 @@ func TestSandboxPartialRefunds(t *testing.T) {
 	if err != nil || out["amount"] != 1500.0 {
 		t.Fatalf("%v %v", out, err)
 	}
-	// The other charge of the double payment is untouched.
+	// The first payment of the double charge is untouched.
 	first, _, err := p.Execute("get_payment", map[string]any{"payment_id": "ch_sandbox_duplicate_first"})
 	if err != nil || first["amount_refundable"] != 2500.0 {
 		t.Errorf("%v %v", first, err)

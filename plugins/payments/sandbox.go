@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -108,14 +109,19 @@ func sandboxPayments() map[string]*sandboxPayment {
 	authReq.intent.Status = "requires_action"
 	authReq.intent.NextAction = &stripeNextAction{Type: "use_stripe_sdk"}
 
+	// A double charge: the checkout made a second PaymentIntent for order
+	// 10428 six seconds after the first, and both succeeded.
+	dupFirst := &sandboxPayment{
+		testCard: "4242424242424242",
+		intent: stripePaymentIntent{ID: "pi_sandbox_duplicate_first", Object: "payment_intent", Status: "succeeded", Amount: 2500, AmountReceived: 2500,
+			Currency: "eur", Created: at(20, 12, 0, 1), Description: "Wallet top-up, order 10428", Customer: stripeRef{"cus_sandbox_0001"}},
+		charges: []stripeCharge{sandboxCharge("ch_sandbox_duplicate_first", "pi_sandbox_duplicate_first", at(20, 12, 0, 3), 2500, card4242, outcomeAuthorized, "", "")},
+	}
 	dup := &sandboxPayment{
 		testCard: "4242424242424242",
 		intent: stripePaymentIntent{ID: "pi_sandbox_duplicate", Object: "payment_intent", Status: "succeeded", Amount: 2500, AmountReceived: 2500,
-			Currency: "eur", Created: at(20, 12, 0, 1), Description: "Wallet top-up, order 10428", Customer: stripeRef{"cus_sandbox_0001"}},
-		charges: []stripeCharge{
-			sandboxCharge("ch_sandbox_duplicate_first", "pi_sandbox_duplicate", at(20, 12, 0, 3), 2500, card4242, outcomeAuthorized, "", ""),
-			sandboxCharge("ch_sandbox_duplicate", "pi_sandbox_duplicate", at(20, 12, 0, 9), 2500, card4242, outcomeAuthorized, "", ""),
-		},
+			Currency: "eur", Created: at(20, 12, 0, 7), Description: "Wallet top-up, order 10428", Customer: stripeRef{"cus_sandbox_0001"}},
+		charges: []stripeCharge{sandboxCharge("ch_sandbox_duplicate", "pi_sandbox_duplicate", at(20, 12, 0, 9), 2500, card4242, outcomeAuthorized, "", "")},
 	}
 
 	return map[string]*sandboxPayment{
@@ -143,13 +149,32 @@ func sandboxPayments() map[string]*sandboxPayment {
 			issuerDeclined("processing_error", "96"),
 			stripeAPIError{Code: "processing_error", DeclineCode: "processing_error", Message: "An error occurred while processing your card. Try again in a little bit."},
 			"Wallet top-up, order 10427"),
-		"duplicate": dup,
+		"duplicate":       dup,
+		"duplicate_first": dupFirst,
 	}
+}
+
+// withOrders sets each fixture's metadata order_id from its description
+// ("Wallet top-up, order 10421"), as our checkout does, on the
+// PaymentIntent and its charges.
+func withOrders(payments map[string]*sandboxPayment) map[string]*sandboxPayment {
+	for _, p := range payments {
+		_, order, ok := strings.Cut(p.intent.Description, "order ")
+		if !ok {
+			continue
+		}
+		p.intent.Metadata = map[string]string{"order_id": order}
+		for i := range p.charges {
+			p.charges[i].Description = p.intent.Description
+			p.charges[i].Metadata = map[string]string{"order_id": order}
+		}
+	}
+	return payments
 }
 
 // sandboxAuthorizations are the Issuing fixtures, by id.
 func sandboxAuthorizations() map[string]sandboxAuthorization {
-	card := stripeIssuingCard{ID: "ic_sandbox_0001", Last4: "4821", Status: "active"}
+	card := stripeIssuingCard{ID: "ic_sandbox_0001", Last4: "4821", Status: "active", Brand: "Visa"}
 	auth := func(suffix string, created, amount int64, m stripeMerchant, approved bool, reason, iso string) sandboxAuthorization {
 		return sandboxAuthorization{isoCode: iso, auth: stripeAuthorization{
 			ID: "iauth_sandbox_" + suffix, Object: "issuing.authorization", Status: "closed", Approved: approved,
@@ -158,7 +183,7 @@ func sandboxAuthorizations() map[string]sandboxAuthorization {
 		}}
 	}
 	inactive := auth("card_inactive", at(19, 23, 48, 2), 2350, stripeMerchant{"Uber *Trip", "taxicabs_limousines", "Amsterdam", "NL"}, false, "card_inactive", "78")
-	inactive.auth.Card = stripeIssuingCard{ID: "ic_sandbox_0002", Last4: "7730", Status: "inactive"}
+	inactive.auth.Card = stripeIssuingCard{ID: "ic_sandbox_0002", Last4: "7730", Status: "inactive", Brand: "Visa"}
 	list := []sandboxAuthorization{
 		auth("approved", at(19, 18, 22, 5), 1850, stripeMerchant{"Albert Heijn 1024", "grocery_stores_supermarkets", "Amsterdam", "NL"}, true, "webhook_approved", "00"),
 		auth("spending_controls", at(19, 19, 3, 41), 120000, stripeMerchant{"MediaMarkt Amsterdam", "electronics_stores", "Amsterdam", "NL"}, false, "spending_controls", "61"),
@@ -194,7 +219,7 @@ type sandboxRefund struct {
 }
 
 func newSandbox() *sandbox {
-	s := &sandbox{payments: sandboxPayments(), charges: map[string]*sandboxPayment{}, authorizations: sandboxAuthorizations(),
+	s := &sandbox{payments: withOrders(sandboxPayments()), charges: map[string]*sandboxPayment{}, authorizations: sandboxAuthorizations(),
 		refunded: map[string]int64{}, byKey: map[string]sandboxRefund{}}
 	for _, p := range s.payments {
 		for _, ch := range p.charges {
@@ -239,7 +264,7 @@ func (s *sandbox) find(id string) (*sandboxPayment, int, error) {
 // sandboxSuffixes are the documented payment fixtures' suffixes.
 func sandboxSuffixes() []string {
 	return []string{"succeeded", "insufficient_funds", "expired_card", "incorrect_cvc", "authentication_required",
-		"fraudulent", "processing_error", sandboxTimeoutSuffix, "duplicate"}
+		"fraudulent", "processing_error", sandboxTimeoutSuffix, "duplicate", "duplicate_first"}
 }
 
 // charge returns a fixture's charge with the refunds made since. s.mu is
@@ -279,6 +304,30 @@ func (s *sandbox) listAttempts(ctx context.Context, call *sdk.Call, paymentInten
 		charges[i] = s.charge(p, i)
 	}
 	return attemptsOf(charges), nil
+}
+
+// listPayments lists the fixtures of a customer created in [q.from, q.to],
+// as Stripe's list does (newest first). Every sandbox charge has a
+// PaymentIntent, so a list of charges made without one is empty.
+func (s *sandbox) listPayments(ctx context.Context, call *sdk.Call, q paymentQuery) ([]listedPayment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []listedPayment
+	if q.charges {
+		return out, nil
+	}
+	for _, p := range s.payments {
+		pi := p.intent
+		created := unixTime(pi.Created)
+		if pi.Customer.ID != q.customer || created.Before(q.from) || created.After(q.to) {
+			continue
+		}
+		ch := s.charge(p, len(p.charges)-1)
+		pi.LatestCharge = chargeRef{ID: ch.ID, Charge: &ch}
+		out = append(out, listedPayment{Payment: paymentFromIntent(pi), metadata: pi.Metadata})
+	}
+	slices.SortFunc(out, func(a, b listedPayment) int { return b.Created.Compare(a.Created) })
+	return out, nil
 }
 
 func (s *sandbox) getAuthorization(ctx context.Context, call *sdk.Call, id string) (Authorization, error) {

@@ -80,5 +80,8 @@ type backend interface {
 	getPayment(ctx context.Context, call *sdk.Call, id string) (Payment, error)
 	listAttempts(ctx context.Context, call *sdk.Call, paymentIntent string) ([]Attempt, error)
 	getAuthorization(ctx context.Context, call *sdk.Call, id string) (Authorization, error)
+	// listPayments lists a customer's payments created in [q.from, q.to]:
+	// PaymentIntents, or charges when q.charges.
+	listPayments(ctx context.Context, call *sdk.Call, q paymentQuery) ([]listedPayment, error)
 	refund(ctx context.Context, call *sdk.Call, req refundRequest) (RefundOutput, error)
 }

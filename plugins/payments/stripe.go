@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stewardhq/steward/plugins/internal/backoff"
+	"github.com/stewardhq/steward/plugins/internal/httpmsg"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/stewardhq/steward/plugins/sdk"
 )
@@ -22,11 +23,9 @@ import (
 // serves (the conformance tests run against it).
 const stripeVersion = "2026-08-26.dahlia"
 
-// Limits of the client's internal retries.
+// Limits of the client's answers (its retries: plugins/internal/backoff).
 const (
-	maxRetryAfter = 30 * time.Second // a longer Retry-After is cut to this
-	maxBackoff    = 5 * time.Second  // the pause between tries after a 5xx or a timeout doubles up to this
-	maxBody       = 16 << 20         // bytes read of an answer
+	maxBody = 16 << 20 // bytes read of an answer
 )
 
 // stripeClient speaks Stripe's HTTP API: form-encoded requests, Bearer
@@ -77,8 +76,11 @@ type stripeAPIError struct {
 	DeclineCode string `json:"decline_code"`
 	Message     string `json:"message"`
 	Param       string `json:"param"`
-	// NetworkDeclineCode is set in a PaymentIntent's last_payment_error.
+	// NetworkDeclineCode, AdviceCode and NetworkAdviceCode are set in a
+	// PaymentIntent's last_payment_error.
 	NetworkDeclineCode string `json:"network_decline_code"`
+	AdviceCode         string `json:"advice_code"`
+	NetworkAdviceCode  string `json:"network_advice_code"`
 }
 
 // try is the outcome of one HTTP exchange.
@@ -183,7 +185,7 @@ func (c *stripeClient) once(ctx context.Context, req stripeRequest) *try {
 		t.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		t.status = resp.StatusCode
 		t.requestID = resp.Header.Get("Request-Id")
-		t.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
+		t.retryAfter = backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	switch {
 	case err == nil:
@@ -210,32 +212,10 @@ func (c *stripeClient) once(ctx context.Context, req stripeRequest) *try {
 	return t
 }
 
-// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-// -1 when there is none or it is unreadable.
-func parseRetryAfter(h string) time.Duration {
-	if h == "" {
-		return -1
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return -1
-}
-
 // pause is how long to wait after the n-th try failed with t: Stripe's
-// Retry-After, cut to 30s, or a pause that doubles from retryBase.
+// Retry-After, or a doubling pause (see backoff.Pause).
 func (c *stripeClient) pause(n int, t *try) time.Duration {
-	if t.retryAfter >= 0 {
-		return min(t.retryAfter, maxRetryAfter)
-	}
-	d := c.retryBase
-	for i := 1; i < n && d < maxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, maxBackoff)
+	return backoff.Pause(n, t.retryAfter, c.retryBase)
 }
 
 // describe says what one failed try got, for a log line.
@@ -246,7 +226,7 @@ func (c *stripeClient) describe(t *try) string {
 	case t.netErr != nil:
 		return "could not reach Stripe: " + c.scrub(t.netErr.Error())
 	}
-	return fmt.Sprintf("Stripe answered %s%s", statusWords(t.status), requestRef(t.requestID))
+	return fmt.Sprintf("Stripe answered %s%s", httpmsg.Status(t.status), requestRef(t.requestID))
 }
 
 // detail is what Stripe said in a failed answer: its error message, or the
@@ -261,7 +241,7 @@ func (c *stripeClient) detail(t *try) string {
 	}
 	msg := t.apiErr.Message
 	if msg == "" && t.apiErr.Type == "" {
-		msg = snippet(t.body)
+		msg = httpmsg.Snippet(t.body)
 	}
 	s := strings.Join(parts, ", ")
 	switch {
@@ -289,9 +269,9 @@ func (c *stripeClient) refusal(req stripeRequest, t *try) error {
 	case t.apiErr.Code == "charge_already_refunded":
 		return sdk.Error("nothing_to_refund", "nothing to refund on %s: Stripe says %s%s", req.what, c.detail(t), ref)
 	case t.status >= 400 && t.status < 500:
-		return sdk.Error("invalid_request", "Stripe refused %s (%s): %s%s", req, statusWords(t.status), c.detail(t), ref)
+		return sdk.Error("invalid_request", "Stripe refused %s (%s): %s%s", req, httpmsg.Status(t.status), c.detail(t), ref)
 	}
-	return sdk.Retryable("bad_response", "Stripe answered %s with an unexpected %s: %s%s", req, statusWords(t.status), c.detail(t), ref)
+	return sdk.Retryable("bad_response", "Stripe answered %s with an unexpected %s: %s%s", req, httpmsg.Status(t.status), c.detail(t), ref)
 }
 
 // exhausted is the retryable error after the last try failed: it says
@@ -313,7 +293,7 @@ func (c *stripeClient) exhausted(req stripeRequest, fails []*try) error {
 	case same && last.netErr != nil:
 		msg = fmt.Sprintf("could not reach Stripe for %s, %s: %s", req, n, c.scrub(last.netErr.Error()))
 	case same:
-		msg = fmt.Sprintf("Stripe answered %s %s to %s: %s%s", statusWords(last.status), n, req, c.detail(last), requestRef(last.requestID))
+		msg = fmt.Sprintf("Stripe answered %s %s to %s: %s%s", httpmsg.Status(last.status), n, req, c.detail(last), requestRef(last.requestID))
 	default:
 		var seen []string
 		for _, f := range fails {
@@ -349,13 +329,6 @@ func requestRef(id string) string {
 	return " (request " + id + ")"
 }
 
-func statusWords(code int) string {
-	if t := http.StatusText(code); t != "" {
-		return fmt.Sprintf("%d %s", code, t)
-	}
-	return strconv.Itoa(code)
-}
-
 func timesWord(n int) string {
 	switch n {
 	case 1:
@@ -368,22 +341,4 @@ func timesWord(n int) string {
 		return words[n] + " times"
 	}
 	return strconv.Itoa(n) + " times"
-}
-
-// snippet is the start of a body that is not Stripe's JSON, printable.
-func snippet(b []byte) string {
-	s := strings.Map(func(r rune) rune {
-		if unicode.IsPrint(r) {
-			return r
-		}
-		return ' '
-	}, string(b))
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200]) + "…"
-	}
-	if s == "" {
-		return "an empty body"
-	}
-	return s
 }

@@ -2,17 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/stewardhq/steward/plugins/sdk"
 )
 
 // The Stripe objects this plugin reads: the fields it uses, as the API
@@ -32,6 +26,7 @@ type stripePaymentIntent struct {
 	LatestCharge     chargeRef         `json:"latest_charge"`
 	LastPaymentError *stripeAPIError   `json:"last_payment_error"`
 	NextAction       *stripeNextAction `json:"next_action"`
+	Metadata         map[string]string `json:"metadata"`
 	Livemode         bool              `json:"livemode"`
 }
 
@@ -40,24 +35,25 @@ type stripeNextAction struct {
 }
 
 type stripeCharge struct {
-	ID                   string           `json:"id"`
-	Object               string           `json:"object"`
-	Status               string           `json:"status"`
-	Amount               int64            `json:"amount"`
-	AmountCaptured       int64            `json:"amount_captured"`
-	AmountRefunded       int64            `json:"amount_refunded"`
-	Captured             bool             `json:"captured"`
-	Refunded             bool             `json:"refunded"`
-	Currency             string           `json:"currency"`
-	Created              int64            `json:"created"`
-	Description          string           `json:"description"`
-	Customer             stripeRef        `json:"customer"`
-	PaymentIntent        stripeRef        `json:"payment_intent"`
-	FailureCode          string           `json:"failure_code"`
-	FailureMessage       string           `json:"failure_message"`
-	Outcome              *stripeOutcome   `json:"outcome"`
-	PaymentMethodDetails *stripePMDetails `json:"payment_method_details"`
-	Livemode             bool             `json:"livemode"`
+	ID                   string            `json:"id"`
+	Object               string            `json:"object"`
+	Status               string            `json:"status"`
+	Amount               int64             `json:"amount"`
+	AmountCaptured       int64             `json:"amount_captured"`
+	AmountRefunded       int64             `json:"amount_refunded"`
+	Captured             bool              `json:"captured"`
+	Refunded             bool              `json:"refunded"`
+	Currency             string            `json:"currency"`
+	Created              int64             `json:"created"`
+	Description          string            `json:"description"`
+	Customer             stripeRef         `json:"customer"`
+	PaymentIntent        stripeRef         `json:"payment_intent"`
+	FailureCode          string            `json:"failure_code"`
+	FailureMessage       string            `json:"failure_message"`
+	Outcome              *stripeOutcome    `json:"outcome"`
+	PaymentMethodDetails *stripePMDetails  `json:"payment_method_details"`
+	Metadata             map[string]string `json:"metadata"`
+	Livemode             bool              `json:"livemode"`
 }
 
 type stripeOutcome struct {
@@ -67,6 +63,8 @@ type stripeOutcome struct {
 	SellerMessage      string `json:"seller_message"`
 	NetworkStatus      string `json:"network_status"`
 	NetworkDeclineCode string `json:"network_decline_code"`
+	AdviceCode         string `json:"advice_code"`
+	NetworkAdviceCode  string `json:"network_advice_code"`
 }
 
 type stripePMDetails struct {
@@ -94,6 +92,12 @@ type stripeList struct {
 	HasMore bool           `json:"has_more"`
 }
 
+type stripeIntentList struct {
+	Object  string                `json:"object"`
+	Data    []stripePaymentIntent `json:"data"`
+	HasMore bool                  `json:"has_more"`
+}
+
 type stripeAuthorization struct {
 	ID             string              `json:"id"`
 	Object         string              `json:"object"`
@@ -119,6 +123,7 @@ type stripeIssuingCard struct {
 	ID     string `json:"id"`
 	Last4  string `json:"last4"`
 	Status string `json:"status"`
+	Brand  string `json:"brand"`
 }
 
 type stripeAuthRequest struct {
@@ -207,8 +212,16 @@ func paymentFromIntent(pi stripePaymentIntent) Payment {
 	}
 	if e := pi.LastPaymentError; e != nil {
 		p.Failure.Code, p.Failure.DeclineCode, p.Failure.Message, p.Failure.Type = e.Code, e.DeclineCode, e.Message, e.Type
+		// The PaymentIntent's error is the latest word: its network
+		// codes replace the charge's when it has them.
 		if e.NetworkDeclineCode != "" {
 			p.Failure.NetworkDeclineCode = e.NetworkDeclineCode
+		}
+		if e.AdviceCode != "" {
+			p.Failure.AdviceCode = e.AdviceCode
+		}
+		if e.NetworkAdviceCode != "" {
+			p.Failure.NetworkAdviceCode = e.NetworkAdviceCode
 		}
 	}
 	p.AmountRefundable = max(p.AmountReceived-p.AmountRefunded, 0)
@@ -256,7 +269,7 @@ func chargeFailure(ch *stripeCharge) Failure {
 	}
 	if o := ch.Outcome; o != nil {
 		f.OutcomeType, f.OutcomeReason, f.RiskLevel, f.SellerMessage = o.Type, o.Reason, o.RiskLevel, o.SellerMessage
-		f.NetworkDeclineCode = o.NetworkDeclineCode
+		f.NetworkDeclineCode, f.AdviceCode, f.NetworkAdviceCode = o.NetworkDeclineCode, o.AdviceCode, o.NetworkAdviceCode
 		switch {
 		case ch.Status != "failed":
 		case o.Type == "issuer_declined":
@@ -275,6 +288,7 @@ func attemptFromCharge(ch stripeCharge) Attempt {
 	return Attempt{
 		ChargeID: ch.ID, Status: ch.Status, Created: unixTime(ch.Created), Amount: ch.Amount, Currency: ch.Currency,
 		FailureCode: f.Code, DeclineCode: f.DeclineCode, NetworkDeclineCode: f.NetworkDeclineCode,
+		AdviceCode: f.AdviceCode, NetworkAdviceCode: f.NetworkAdviceCode,
 		OutcomeType: f.OutcomeType, OutcomeReason: f.OutcomeReason, RiskLevel: f.RiskLevel, SellerMessage: f.SellerMessage,
 		CardLast4: cardOf(&ch).Last4,
 	}
@@ -294,7 +308,7 @@ func authorizationOf(a stripeAuthorization) Authorization {
 	out := Authorization{
 		ID: a.ID, Status: a.Status, Approved: a.Approved, Amount: a.Amount, Currency: a.Currency,
 		Merchant:   Merchant(a.MerchantData),
-		Card:       IssuingCard(a.Card),
+		Card:       IssuingCard{ID: a.Card.ID, Last4: a.Card.Last4, Status: a.Card.Status, Brand: strings.ToLower(a.Card.Brand)},
 		Cardholder: a.Cardholder.ID, Created: unixTime(a.Created),
 		RequestHistory: make([]AuthRequest, 0, len(a.RequestHistory)),
 	}
@@ -312,98 +326,4 @@ func authorizationOf(a stripeAuthorization) Authorization {
 		}
 	}
 	return out
-}
-
-// stripeBackend answers from the Stripe API.
-type stripeBackend struct{ c *stripeClient }
-
-func newStripeBackend(s StripeSettings, transport http.RoundTripper, retryBase time.Duration) *stripeBackend {
-	return &stripeBackend{c: newStripeClient(s, transport, retryBase)}
-}
-
-func (b *stripeBackend) name() string { return backendStripe }
-
-// unexpected is the error of an answer that is JSON but not the object
-// asked for.
-func unexpected(req stripeRequest, object, id, want string) error {
-	return sdk.Retryable("bad_response", "Stripe answered %s with an unexpected object (object %q, id %q), expected %s", req, object, id, want)
-}
-
-func (b *stripeBackend) getPayment(ctx context.Context, call *sdk.Call, id string) (Payment, error) {
-	if strings.HasPrefix(id, "ch_") {
-		req := stripeRequest{method: http.MethodGet, path: "/v1/charges/" + url.PathEscape(id), what: "charge " + id}
-		var ch stripeCharge
-		if err := b.c.do(ctx, call, req, &ch); err != nil {
-			return Payment{}, err
-		}
-		if ch.Object != "charge" || ch.ID == "" {
-			return Payment{}, unexpected(req, ch.Object, ch.ID, "charge")
-		}
-		return paymentFromCharge(ch), nil
-	}
-	req := stripeRequest{method: http.MethodGet, path: "/v1/payment_intents/" + url.PathEscape(id),
-		params: url.Values{"expand[]": {"latest_charge"}}, what: "payment " + id}
-	var pi stripePaymentIntent
-	if err := b.c.do(ctx, call, req, &pi); err != nil {
-		return Payment{}, err
-	}
-	if pi.Object != "payment_intent" || pi.ID == "" {
-		return Payment{}, unexpected(req, pi.Object, pi.ID, "payment_intent")
-	}
-	return paymentFromIntent(pi), nil
-}
-
-func (b *stripeBackend) listAttempts(ctx context.Context, call *sdk.Call, paymentIntent string) ([]Attempt, error) {
-	req := stripeRequest{method: http.MethodGet, path: "/v1/charges",
-		params: url.Values{"payment_intent": {paymentIntent}, "limit": {"100"}}, what: "charges of " + paymentIntent}
-	var l stripeList
-	if err := b.c.do(ctx, call, req, &l); err != nil {
-		return nil, err
-	}
-	if l.Object != "list" {
-		return nil, unexpected(req, l.Object, "", "list")
-	}
-	for _, ch := range l.Data {
-		if ch.Object != "charge" || ch.ID == "" {
-			return nil, unexpected(req, ch.Object, ch.ID, "charge in the list")
-		}
-	}
-	if l.HasMore {
-		call.Warnf("%s has more than 100 charges: these are the latest 100", paymentIntent)
-	}
-	return attemptsOf(l.Data), nil
-}
-
-func (b *stripeBackend) getAuthorization(ctx context.Context, call *sdk.Call, id string) (Authorization, error) {
-	req := stripeRequest{method: http.MethodGet, path: "/v1/issuing/authorizations/" + url.PathEscape(id), what: "authorization " + id}
-	var a stripeAuthorization
-	if err := b.c.do(ctx, call, req, &a); err != nil {
-		return Authorization{}, err
-	}
-	if a.Object != "issuing.authorization" || a.ID == "" {
-		return Authorization{}, unexpected(req, a.Object, a.ID, "issuing.authorization")
-	}
-	return authorizationOf(a), nil
-}
-
-func (b *stripeBackend) refund(ctx context.Context, call *sdk.Call, r refundRequest) (RefundOutput, error) {
-	form := url.Values{"reason": {r.reason}}
-	if strings.HasPrefix(r.paymentID, "ch_") {
-		form.Set("charge", r.paymentID)
-	} else {
-		form.Set("payment_intent", r.paymentID)
-	}
-	if r.amount != nil {
-		form.Set("amount", strconv.FormatInt(*r.amount, 10))
-	}
-	req := stripeRequest{method: http.MethodPost, path: "/v1/refunds", params: form,
-		idempotencyKey: call.IdempotencyKey, what: "payment " + r.paymentID}
-	var re stripeRefund
-	if err := b.c.do(ctx, call, req, &re); err != nil {
-		return RefundOutput{}, err
-	}
-	if re.Object != "refund" || re.ID == "" {
-		return RefundOutput{}, unexpected(req, re.Object, re.ID, "refund")
-	}
-	return RefundOutput{RefundID: re.ID, Status: re.Status, Amount: re.Amount, Currency: re.Currency, PaymentID: r.paymentID}, nil
 }

@@ -129,6 +129,46 @@ func TestStripeMock(t *testing.T) {
 		}
 	})
 
+	// find_duplicates lists a customer's payments in a window. stripe-mock
+	// proves the requests are valid (customer, created[gte], created[lte],
+	// limit, expand[]=data.latest_charge are parameters Stripe takes) and
+	// that the lists decode. It cannot prove the grouping: it answers the
+	// same fixture whatever the filter, and its PaymentIntent has no
+	// customer, so find_duplicates on it says it could not search. The
+	// grouping is proved by TestFindDuplicatesSandbox and
+	// TestGroupDuplicates.
+	t.Run("find_duplicates", func(t *testing.T) {
+		out, _, err := p.Execute("find_duplicates", map[string]any{"payment_id": "pi_3MtwBwLkdIwHu7ix28a3tqPa"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out["searched"] != false || out["duplicate"] != false || out["backend"] != "stripe" ||
+			out["reason"] != "pi_3MtwBwLkdIwHu7ix28a3tqPa did not succeed (requires_payment_method): it cannot have charged twice" {
+			t.Errorf("outputs %v", out)
+		}
+		from := time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC)
+		b := newStripeBackend(StripeSettings{APIKey: "sk_test_123", BaseURL: base, Timeout: sdk.Duration(10 * time.Second)}, rec, time.Millisecond)
+		for _, charges := range []bool{false, true} {
+			listed, err := b.listPayments(t.Context(), nil, paymentQuery{customer: "cus_NffrFeUfNV2Hib", from: from, to: from.Add(48 * time.Hour), charges: charges})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := rec.last()
+			q := e.req.URL.Query()
+			path, expand := "/v1/payment_intents", "data.latest_charge"
+			if charges {
+				path, expand = "/v1/charges", ""
+			}
+			if e.status != 200 || e.req.URL.Path != path || q.Get("customer") != "cus_NffrFeUfNV2Hib" || q.Get("created[gte]") != "1795089600" ||
+				q.Get("created[lte]") != "1795262400" || q.Get("limit") != "100" || q.Get("expand[]") != expand {
+				t.Errorf("request %d %s", e.status, e.req.URL)
+			}
+			if len(listed) == 0 || listed[0].ID == "" || listed[0].Currency == "" || listed[0].Amount <= 0 {
+				t.Errorf("listed %+v", listed)
+			}
+		}
+	})
+
 	t.Run("get_authorization", func(t *testing.T) {
 		out, _, err := p.Execute("get_authorization", map[string]any{"authorization_id": "iauth_1MzFN1K8F4fqH0lBmFq8CjbU"})
 		if err != nil {

@@ -34,6 +34,32 @@ var Handshake = plugin.HandshakeConfig{
 // kernel closes it and the plugin reads end of file: it must exit.
 const LifelineEnv = "STEWARD_PLUGIN_LIFELINE_FD"
 
+// ValidPluginName reports whether s can name a plugin: 1 to 63 lower-case
+// letters, digits, _ and -, starting with a letter (steward-plugin-NAME).
+func ValidPluginName(s string) bool { return validName(s, true) }
+
+// ValidActionName reports whether s can name an action of a plugin: 1 to
+// 63 lower-case letters, digits and _, starting with a letter.
+func ValidActionName(s string) bool { return validName(s, false) }
+
+// validName checks a name by hand rather than with a regular expression: a
+// package-level regexp is compiled at the start of every process that
+// links this package, the host and every plugin, whether it checks a name
+// or not.
+func validName(s string, dash bool) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '-' && dash:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // Plugin is the go-plugin glue for the ActionPlugin service. A plugin sets
 // Impl; the host leaves it nil and dispenses a client.
 type Plugin struct {

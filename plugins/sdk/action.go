@@ -5,15 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"runtime/debug"
 	"sync"
 	"time"
 
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/plugins/protocol"
+	"github.com/stewardhq/steward/schema/dataschema"
 )
-
-var actionName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // ActionDef is one action of a plugin: its name, its spec and its
 // handler. Make one with Action.
@@ -22,8 +20,8 @@ type ActionDef struct {
 	desc       string
 	mutates    bool
 	idempotent bool
-	input      *schema.DataSchema
-	output     *schema.DataSchema
+	input      *dataschema.Schema
+	output     *dataschema.Schema
 	sensitive  []string
 	err        error // a problem found by Action, reported by Serve
 	run        func(ctx context.Context, call *Call, input []byte) (any, error)
@@ -67,7 +65,7 @@ func Action[In, Out any](name string, fn func(ctx context.Context, call *Call, i
 		o(&a)
 	}
 	switch {
-	case !actionName.MatchString(name):
+	case !protocol.ValidActionName(name):
 		a.err = fmt.Errorf("action %q: a name is lower case letters, digits and _, starting with a letter", name)
 		return a
 	case fn == nil:

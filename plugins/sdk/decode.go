@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/schema/dataschema"
 )
 
 // decode reads a JSON object into dst, strictly: it checks the object
@@ -15,7 +15,7 @@ import (
 // patterns, durations), as the host does, then decodes it with unknown
 // fields disallowed. Messages name the field from prefix: with.amount,
 // settings.endpoint.
-func decode(raw []byte, s *schema.DataSchema, prefix string, dst any) error {
+func decode(raw []byte, s *dataschema.Schema, prefix string, dst any) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = []byte("{}")

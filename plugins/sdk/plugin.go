@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"reflect"
-	"regexp"
 	"runtime"
 
 	"github.com/hashicorp/go-hclog"
@@ -50,8 +49,6 @@ type Plugin struct {
 	Procs int
 }
 
-var pluginName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
-
 // Serve serves p to Steward over the go-plugin protocol and never
 // returns: it is the whole of a plugin's main.
 //
@@ -91,7 +88,7 @@ func Serve(p Plugin) {
 // error.
 func NewServer(p Plugin) (pluginv1.ActionPluginServer, error) {
 	var errs []error
-	if !pluginName.MatchString(p.Name) {
+	if !protocol.ValidPluginName(p.Name) {
 		errs = append(errs, fmt.Errorf("plugin name %q: a name is lower case letters, digits, _ and -, starting with a letter", p.Name))
 	}
 	s := &server{p: p, actions: map[string]*ActionDef{}}

@@ -12,14 +12,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/schema/dataschema"
 )
 
 // SchemaOf derives the JSON Schema of a Go type the way Action derives the
 // schemas of its input and output, and Plugin those of its settings. The
 // type must be a struct or a map with string keys, or a pointer to one.
 // See the package documentation for the tags it reads.
-func SchemaOf(t reflect.Type) (*schema.DataSchema, error) {
+func SchemaOf(t reflect.Type) (*dataschema.Schema, error) {
 	d := &deriver{seen: map[reflect.Type]bool{}}
 	return d.top(t)
 }
@@ -41,7 +41,7 @@ type deriver struct {
 
 // top derives the schema of an action's input or output or of settings:
 // an object.
-func (d *deriver) top(t reflect.Type) (*schema.DataSchema, error) {
+func (d *deriver) top(t reflect.Type) (*dataschema.Schema, error) {
 	if t == nil {
 		return nil, fmt.Errorf("the type is nil: use a struct")
 	}
@@ -65,51 +65,51 @@ func (e *fieldError) Error() string {
 	return fmt.Sprintf("field %q (%s): %s", e.path, e.owner, e.msg)
 }
 
-func (d *deriver) typeSchema(t reflect.Type, path string) (*schema.DataSchema, error) {
+func (d *deriver) typeSchema(t reflect.Type, path string) (*dataschema.Schema, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	switch {
 	case t == timeType:
-		return &schema.DataSchema{Type: types("string"), Format: "date-time"}, nil
+		return &dataschema.Schema{Type: types("string"), Format: "date-time"}, nil
 	case t == durationType:
-		return &schema.DataSchema{Type: types("string"), Format: "duration"}, nil
+		return &dataschema.Schema{Type: types("string"), Format: "duration"}, nil
 	case t == rawType:
-		return &schema.DataSchema{}, nil
+		return &dataschema.Schema{}, nil
 	case t.Kind() != reflect.Interface && (t.Implements(marshalerType) || reflect.PointerTo(t).Implements(unmarshalerType)):
 		// The type chooses its own JSON: a string if it is text, else
 		// anything.
 		if t.Implements(textType) || reflect.PointerTo(t).Implements(textType) {
-			return &schema.DataSchema{Type: types("string")}, nil
+			return &dataschema.Schema{Type: types("string")}, nil
 		}
-		return &schema.DataSchema{}, nil
+		return &dataschema.Schema{}, nil
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return &schema.DataSchema{Type: types("string")}, nil
+		return &dataschema.Schema{Type: types("string")}, nil
 	case reflect.Bool:
-		return &schema.DataSchema{Type: types("boolean")}, nil
+		return &dataschema.Schema{Type: types("boolean")}, nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return &schema.DataSchema{Type: types("integer")}, nil
+		return &dataschema.Schema{Type: types("integer")}, nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		zero := 0.0
-		return &schema.DataSchema{Type: types("integer"), Minimum: &zero}, nil
+		return &dataschema.Schema{Type: types("integer"), Minimum: &zero}, nil
 	case reflect.Float32, reflect.Float64:
-		return &schema.DataSchema{Type: types("number")}, nil
+		return &dataschema.Schema{Type: types("number")}, nil
 	case reflect.Interface:
 		if t.NumMethod() > 0 {
 			return nil, fmt.Errorf("type %s is an interface with methods: JSON cannot be decoded into it; use any", t)
 		}
-		return &schema.DataSchema{}, nil
+		return &dataschema.Schema{}, nil
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 && t.Kind() == reflect.Slice {
-			return &schema.DataSchema{Type: types("string")}, nil // base64
+			return &dataschema.Schema{Type: types("string")}, nil // base64
 		}
 		items, err := d.typeSchema(t.Elem(), path+"[]")
 		if err != nil {
 			return nil, err
 		}
-		return &schema.DataSchema{Type: types("array"), Items: items}, nil
+		return &dataschema.Schema{Type: types("array"), Items: items}, nil
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
 			return nil, fmt.Errorf("type %s is a map whose keys are not strings: JSON object keys are strings", t)
@@ -118,7 +118,7 @@ func (d *deriver) typeSchema(t reflect.Type, path string) (*schema.DataSchema, e
 		if err != nil {
 			return nil, err
 		}
-		return &schema.DataSchema{Type: types("object"), AdditionalProperties: vals}, nil
+		return &dataschema.Schema{Type: types("object"), AdditionalProperties: vals}, nil
 	case reflect.Struct:
 		return d.structSchema(t, path)
 	}
@@ -128,7 +128,7 @@ func (d *deriver) typeSchema(t reflect.Type, path string) (*schema.DataSchema, e
 // structSchema is a closed object: its properties and nothing else. A
 // field is required unless it is a pointer or its json tag says omitempty
 // or omitzero.
-func (d *deriver) structSchema(t reflect.Type, path string) (*schema.DataSchema, error) {
+func (d *deriver) structSchema(t reflect.Type, path string) (*dataschema.Schema, error) {
 	if d.seen[t] {
 		return nil, fmt.Errorf("type %s contains itself: recursive types are not supported", t)
 	}
@@ -138,7 +138,7 @@ func (d *deriver) structSchema(t reflect.Type, path string) (*schema.DataSchema,
 	if err != nil {
 		return nil, err
 	}
-	s := &schema.DataSchema{Type: types("object"), Properties: map[string]*schema.DataSchema{}}
+	s := &dataschema.Schema{Type: types("object"), Properties: map[string]*dataschema.Schema{}}
 	for _, f := range fields {
 		fs, err := d.fieldSchema(f)
 		if err != nil {
@@ -230,7 +230,7 @@ func join(path, name string) string {
 }
 
 // fieldSchema is the schema of a field's type with its tags applied.
-func (d *deriver) fieldSchema(f field) (*schema.DataSchema, error) {
+func (d *deriver) fieldSchema(f field) (*dataschema.Schema, error) {
 	s, err := d.typeSchema(f.typ, f.path)
 	if err != nil {
 		if _, ok := err.(*fieldError); ok {
@@ -247,7 +247,7 @@ func (d *deriver) fieldSchema(f field) (*schema.DataSchema, error) {
 // applyTags applies a field's desc, enum, pattern, min, max, format and
 // steward tags. The constraints apply to the value, or to each item of a
 // list. A tag that does not fit the type is an error.
-func applyTags(s *schema.DataSchema, tag reflect.StructTag) error {
+func applyTags(s *dataschema.Schema, tag reflect.StructTag) error {
 	if desc, ok := tag.Lookup("desc"); ok {
 		s.Description = desc
 	}
@@ -345,11 +345,11 @@ func kindName(kind string) string {
 	return kind + "s"
 }
 
-func types(name string) schema.Types { return schema.Types{name} }
+func types(name string) dataschema.Types { return dataschema.Types{name} }
 
 // sensitiveFields lists the top-level properties of an output schema that
 // are, or contain, a sensitive field: the host redacts their whole value.
-func sensitiveFields(s *schema.DataSchema) []string {
+func sensitiveFields(s *dataschema.Schema) []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
 		if hasSensitive(s.Properties[name]) {
@@ -359,7 +359,7 @@ func sensitiveFields(s *schema.DataSchema) []string {
 	return out
 }
 
-func hasSensitive(s *schema.DataSchema) bool {
+func hasSensitive(s *dataschema.Schema) bool {
 	if s == nil {
 		return false
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/schema/dataschema"
 )
 
 type address struct {
@@ -107,7 +107,7 @@ func TestSchemaOfARepresentativeStruct(t *testing.T) {
 	}
 
 	// What the host reads back.
-	var d schema.DataSchema
+	var d dataschema.Schema
 	if err := json.Unmarshal(got, &d); err != nil {
 		t.Fatalf("the host cannot read the schema: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	pluginv1 "github.com/stewardhq/steward/plugins/proto/v1"
-	"github.com/stewardhq/steward/schema"
+	"github.com/stewardhq/steward/schema/dataschema"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -27,7 +27,7 @@ type server struct {
 
 	config         reflect.Value // *Plugin.Config, settable; invalid without Config
 	configDefaults reflect.Value // its value when the server was made
-	configSch      *schema.DataSchema
+	configSch      *dataschema.Schema
 
 	// mu is held by Configure, and read-held by handlers while they run,
 	// so that no handler sees the settings half written.

@@ -153,7 +153,7 @@ func wantError(t *testing.T, err error, code string, retryable bool, msg string)
 	if !errors.As(err, &ae) {
 		t.Fatalf("error %v (%T), want code %s", err, err, code)
 	}
-	if ae.Code != code || ae.Retryable != retryable || ae.Message != msg {
+	if string(ae.Code) != code || ae.Retryable != retryable || ae.Message != msg {
 		t.Fatalf("error %s retryable %v %q, want %s retryable %v %q", ae.Code, ae.Retryable, ae.Message, code, retryable, msg)
 	}
 }

@@ -47,6 +47,7 @@ steps:
     with:
       total: ${{ inputs.amount * 2 + len(steps.s%d.outputs ?? []) }}
       ok: ${{ steps.s0.outputs.status in ["captured", "authorized"] }}
+      contacts: []
 `, i, prev, prev)
 		case 2:
 			fmt.Fprintf(&b, `  - id: s%d

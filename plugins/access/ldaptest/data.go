@@ -141,6 +141,22 @@ func GroupDN(cn string) string { return "cn=" + ldap.EscapeDN(cn) + "," + Groups
 // UserPassword is the password of a seeded user (hal has none).
 func UserPassword(uid string) string { return uid + "-password" }
 
+// policyLDIF is the default password policy of Options.PPolicy.
+func policyLDIF() string {
+	return `dn: ou=policies,` + BaseDN + `
+objectClass: organizationalUnit
+ou: policies
+
+dn: ` + PolicyDN + `
+objectClass: organizationalRole
+objectClass: pwdPolicy
+cn: default
+pwdAttribute: userPassword
+pwdLockout: TRUE
+
+`
+}
+
 func baseLDIF() string {
 	return `dn: ` + BaseDN + `
 objectClass: dcObject
@@ -172,6 +188,12 @@ func SeedLDIF(groupType string) string {
 		fmt.Fprintf(&b, "uidNumber: %d\ngidNumber: %d\nhomeDirectory: /home/%s\nloginShell: /bin/bash\n", 10001+i, 10001+i, a.Name)
 		if !a.Disabled {
 			fmt.Fprintf(&b, "userPassword: %s\n", UserPassword(a.Name))
+		}
+		if len(a.SSHKeys) > 0 {
+			b.WriteString("objectClass: ldapPublicKey\n")
+			for _, k := range a.SSHKeys {
+				fmt.Fprintf(&b, "sshPublicKey: %s\n", k)
+			}
 		}
 		b.WriteString("\n")
 	}

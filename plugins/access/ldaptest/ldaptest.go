@@ -1,7 +1,7 @@
 // Package ldaptest runs a real OpenLDAP slapd for tests of the access
 // plugin and of runbooks that use it: a throwaway mdb database under the
-// suffix dc=example,dc=org, the schemas core, cosine, nis and
-// inetorgperson, an admin bind, and TLS from a CA generated for it, listening
+// suffix dc=example,dc=org, the schemas core, cosine, nis,
+// inetorgperson and openssh-lpk (sshPublicKey), an admin bind, and TLS from a CA generated for it, listening
 // on 127.0.0.1 only:
 //
 //   - URL, ldap://127.0.0.1:PORT, which offers StartTLS;
@@ -9,7 +9,8 @@
 //
 // By default the directory holds the same people and groups as the
 // plugin's sandbox directory seed (SeedLDIF): users ana to gina with a
-// password, hal without one (disabled), and the groups engineering, vpn,
+// password, hal without one (disabled), ben and dmitri with SSH public
+// keys (sshPublicKey), and the groups engineering, vpn,
 // support, prod-admins, payments-admins, finance and legacy-vpn, as
 // groupOfNames or posixGroup entries.
 //
@@ -122,7 +123,16 @@ type Options struct {
 	// Empty leaves the directory with its base entries only (the suffix,
 	// ou=people and ou=groups): seed it yourself with Seed.
 	Empty bool
+	// PPolicy loads the ppolicy overlay with a default policy
+	// (PolicyDN, for userPassword): the directory itself then refuses the
+	// bind of an account whose pwdAccountLockedTime is 000001010000Z,
+	// whatever its password.
+	PPolicy bool
 }
+
+// PolicyDN is the default password policy of a directory started with
+// Options.PPolicy.
+const PolicyDN = "cn=default,ou=policies," + BaseDN
 
 // Server is a running slapd.
 type Server struct {
@@ -145,8 +155,9 @@ type Server struct {
 	// Dir holds slapd.conf, the certificates, the database and slapd.log.
 	Dir string
 
-	bin  string
-	conf string
+	bin     string
+	conf    string
+	ppolicy bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -172,7 +183,7 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{bin: bin, Dir: dir, BindDN: AdminDN, BaseDN: BaseDN, UsersDN: UsersDN, GroupsDN: GroupsDN, GroupType: gt}
+	s := &Server{bin: bin, Dir: dir, BindDN: AdminDN, BaseDN: BaseDN, UsersDN: UsersDN, GroupsDN: GroupsDN, GroupType: gt, ppolicy: opts.PPolicy}
 	if err := s.setUp(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -182,6 +193,9 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	ldif := baseLDIF()
+	if opts.PPolicy {
+		ldif += policyLDIF()
+	}
 	if !opts.Empty {
 		ldif += SeedLDIF(gt)
 	}
@@ -217,7 +231,7 @@ func (s *Server) setUp() error {
 	if err := os.Mkdir(filepath.Join(s.Dir, "data"), 0o700); err != nil {
 		return err
 	}
-	conf, err := slapdConf(s.Dir, s.BindPassword, certs)
+	conf, err := slapdConf(s.Dir, s.BindPassword, certs, s.ppolicy)
 	if err != nil {
 		return err
 	}
@@ -232,7 +246,7 @@ var schemaDirs = []string{"/etc/ldap/schema", "/etc/openldap/schema", "/usr/loca
 // modules (Debian's back_mdb is).
 var moduleDirs = []string{"/usr/lib/ldap", "/usr/lib64/openldap", "/usr/lib/openldap", "/usr/libexec/openldap"}
 
-func slapdConf(dir, password string, c certFiles) (string, error) {
+func slapdConf(dir, password string, c certFiles, ppolicy bool) (string, error) {
 	schemas := ""
 	for _, d := range schemaDirs {
 		if _, err := os.Stat(filepath.Join(d, "core.schema")); err == nil {
@@ -247,9 +261,19 @@ func slapdConf(dir, password string, c certFiles) (string, error) {
 	for _, name := range []string{"core", "cosine", "nis", "inetorgperson"} {
 		fmt.Fprintf(&b, "include %s\n", filepath.Join(schemas, name+".schema"))
 	}
+	// openssh-lpk (sshPublicKey) is not shipped with OpenLDAP: written
+	// beside slapd.conf.
+	lpk := filepath.Join(dir, "openssh-lpk.schema")
+	if err := os.WriteFile(lpk, []byte(opensshLPKSchema), 0o600); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, "include %s\n", lpk)
 	for _, d := range moduleDirs {
 		if _, err := os.Stat(filepath.Join(d, "back_mdb.la")); err == nil {
 			fmt.Fprintf(&b, "modulepath %s\nmoduleload back_mdb\n", d)
+			if ppolicy {
+				b.WriteString("moduleload ppolicy\n")
+			}
 			break
 		}
 	}
@@ -258,8 +282,24 @@ func slapdConf(dir, password string, c certFiles) (string, error) {
 	fmt.Fprintf(&b, "database mdb\nmaxsize 16777216\nsuffix %q\nrootdn %q\nrootpw %s\ndirectory %s\n",
 		BaseDN, AdminDN, password, filepath.Join(dir, "data"))
 	b.WriteString("index objectClass eq\nindex uid,cn,memberUid,member eq\n")
+	if ppolicy {
+		fmt.Fprintf(&b, "overlay ppolicy\nppolicy_default %q\n", PolicyDN)
+	}
 	return b.String(), nil
 }
+
+// opensshLPKSchema is the openssh-lpk schema that OpenSSH LDAP public key
+// setups (sssd, AuthorizedKeysCommand scripts) use: the auxiliary class
+// ldapPublicKey with the attribute sshPublicKey.
+const opensshLPKSchema = `attributetype ( 1.3.6.1.4.1.24552.500.1.1.1.13 NAME 'sshPublicKey'
+	DESC 'OpenSSH public key'
+	EQUALITY octetStringMatch
+	SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 )
+
+objectclass ( 1.3.6.1.4.1.24552.500.1.1.2.0 NAME 'ldapPublicKey' SUP top AUXILIARY
+	DESC 'OpenSSH LDAP public key'
+	MAY ( sshPublicKey $ uid ) )
+`
 
 // Addr is the host:port of URL, to check that messages name it.
 func (s *Server) Addr() string { return strings.TrimPrefix(s.URL, "ldap://") }

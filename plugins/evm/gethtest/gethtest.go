@@ -48,9 +48,10 @@ const (
 	ChainID = 1337
 	// RevertReason is the Error(string) the node's contract reverts with.
 	RevertReason = "ERC20: transfer amount exceeds balance"
-	// MinerTip is the smallest tip, in wei, the node's miner takes; its
-	// pool takes 1 wei. A transaction with a tip in between is pending
-	// with fees that can be mined, and never is.
+	// MinerTip is the smallest tip, in wei, the node's miner takes
+	// (--miner.gasprice); its pool takes 1 wei. A transaction with a tip
+	// in between stays pending for good: the chain's minimum tip, as
+	// Polygon's 25 gwei is (give it as min_priority_fee_wei).
 	MinerTip = 1000
 
 	gwei100 = "0x174876e800"
@@ -73,7 +74,7 @@ func Path(t testing.TB) string {
 }
 
 // Node is a running geth --dev and the transactions made on it, all from
-// Account. The pool holds Fine and Underpriced (pending) and Gap (queued)
+// Account. The pool holds Fine and Underpriced (pending) and Gap, Bumpable and Later (queued)
 // for as long as the node runs: nothing mines them.
 type Node struct {
 	// URL is the node's JSON-RPC endpoint: http://127.0.0.1:PORT.
@@ -92,6 +93,12 @@ type Node struct {
 	Fine        string // nonce 4: pending, fees fine, its tip below the miner's minimum
 	Underpriced string // nonce 5: pending, its max fee (1 wei) below any base fee
 	Gap         string // nonce 9: queued, nonces 6 to 8 missing
+	// Bumpable is nonce 12, queued. Only the test of the replacement
+	// rule uses it: it replaces it (with another nonce-12 transaction).
+	Bumpable string
+	// Later is nonce 14, queued: nonces 6 to 8, 10, 11 and 13 are
+	// missing (9 and 12 are queued).
+	Later string
 
 	SuccessBlock  int64 // the block of Success
 	RevertedBlock int64 // the block of Reverted
@@ -259,6 +266,10 @@ func quantity(s string) (*big.Int, error) {
 	return q, nil
 }
 
+// Send has the node sign and send a transaction from the dev account
+// (gas defaults to 21000) and returns its hash.
+func (n *Node) Send(tx map[string]any) (string, error) { return n.send(tx) }
+
 // send has the node sign and send a transaction from the dev account.
 func (n *Node) send(tx map[string]any) (string, error) {
 	tx["from"] = n.Account
@@ -407,6 +418,12 @@ func (n *Node) setUp() error {
 	if n.Gap, err = n.send(with(fee(9, gwei100, gwei2), "to", dead, "value", "0x1")); err != nil {
 		return err
 	}
+	if n.Bumpable, err = n.send(with(fee(12, gwei100, gwei2), "to", dead, "value", "0x1")); err != nil {
+		return err
+	}
+	if n.Later, err = n.send(with(fee(14, gwei100, gwei2), "to", dead, "value", "0x1")); err != nil {
+		return err
+	}
 	// The pool sorts new transactions into pending and queued in the
 	// background: wait for it.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -414,11 +431,11 @@ func (n *Node) setUp() error {
 		if err != nil {
 			return err
 		}
-		if string(status) == `{"pending":"0x2","queued":"0x1"}` {
+		if string(status) == `{"pending":"0x2","queued":"0x3"}` {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("txpool_status %s after 10s, want 2 pending and 1 queued", status)
+			return fmt.Errorf("txpool_status %s after 10s, want 2 pending and 3 queued", status)
 		}
 	}
 	return n.waitIndexed()

@@ -197,7 +197,7 @@ func Context(ctx context.Context) CallOption { return func(c *callConfig) { c.ct
 func WantError(t testing.TB, err error, code string, retryable bool, msg string) *actions.Error {
 	t.Helper()
 	var ae *actions.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable || ae.Message != msg {
+	if !errors.As(err, &ae) || string(ae.Code) != code || ae.Retryable != retryable || ae.Message != msg {
 		t.Fatalf("error %#v\nwant %s (retryable %v) %q", err, code, retryable, msg)
 	}
 	return ae
@@ -208,7 +208,7 @@ func WantError(t testing.TB, err error, code string, retryable bool, msg string)
 func WantErrorContaining(t testing.TB, err error, code string, retryable bool, parts ...string) *actions.Error {
 	t.Helper()
 	var ae *actions.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.Retryable != retryable {
+	if !errors.As(err, &ae) || string(ae.Code) != code || ae.Retryable != retryable {
 		t.Fatalf("error %#v, want %s (retryable %v)", err, code, retryable)
 	}
 	for _, p := range parts {

@@ -12,6 +12,11 @@
 //   - steward-plugin-deaf: plugin deaf, the faulty plugin served without
 //     watching its lifeline, so only the parent-death signal ends it when
 //     the host is killed;
+//   - steward-plugin-mistyped: plugin mistyped, the faulty plugin whose
+//     answers do not fit the output schemas it declares: ok returns its
+//     value as a number, mutate adds an undeclared field, secret returns
+//     its token as a number, and env returns null for its list (which
+//     fits: null is a value not set);
 //   - any other name: exits with status 1.
 package main
 
@@ -26,6 +31,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	pluginv1 "github.com/stewardhq/steward/plugins/proto/v1"
 	"github.com/stewardhq/steward/plugins/protocol"
 	"github.com/stewardhq/steward/plugins/sdk"
 )
@@ -49,6 +55,10 @@ func main() {
 		serve("future", 2, true)
 	case "deaf":
 		serve("deaf", protocol.Version, false)
+	case "mistyped":
+		serveWrapped("mistyped", protocol.Version, true, func(s pluginv1.ActionPluginServer) pluginv1.ActionPluginServer {
+			return mistyped{s}
+		})
 	case "liar":
 		p := faulty()
 		p.Name = "someone-else"
@@ -62,12 +72,20 @@ func main() {
 // serve serves the faulty plugin under another name with go-plugin
 // directly, as protocol version (only), watching the lifeline or not.
 func serve(name string, version int, lifeline bool) {
+	serveWrapped(name, version, lifeline, nil)
+}
+
+// serveWrapped serves like serve, the server wrapped by wrap when not nil.
+func serveWrapped(name string, version int, lifeline bool, wrap func(pluginv1.ActionPluginServer) pluginv1.ActionPluginServer) {
 	p := faulty()
 	p.Name = name
 	srv, err := sdk.NewServer(p)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		os.Exit(1)
+	}
+	if wrap != nil {
+		srv = wrap(srv)
 	}
 	hs := protocol.Handshake
 	hs.ProtocolVersion = uint(version)
@@ -80,6 +98,27 @@ func serve(name string, version int, lifeline bool) {
 		GRPCServer:       plugin.DefaultGRPCServer,
 		Logger:           hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: stderr, JSONFormat: true}),
 	})
+}
+
+// mistyped answers outputs that do not fit the schemas the SDK derived
+// from the handlers' types, as a plugin that builds its JSON by hand may.
+type mistyped struct{ pluginv1.ActionPluginServer }
+
+func (m mistyped) Execute(ctx context.Context, req *pluginv1.ExecuteRequest) (*pluginv1.ExecuteResponse, error) {
+	resp, err := m.ActionPluginServer.Execute(ctx, req)
+	if err != nil || resp.GetError() != nil {
+		return resp, err
+	}
+	out := map[string]string{
+		"ok":     `{"value": 42, "pid": 1}`,
+		"mutate": `{"value": "x", "extra": true}`,
+		"secret": `{"token": 12345}`,
+		"env":    `{"env": null}`,
+	}[req.GetAction()]
+	if out != "" {
+		resp.Outcome = &pluginv1.ExecuteResponse_Result{Result: &pluginv1.Result{Outputs: []byte(out)}}
+	}
+	return resp, nil
 }
 
 // Settings are the faulty plugin's settings; none is required, since the

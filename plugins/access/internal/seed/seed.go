@@ -8,6 +8,10 @@ type Account struct {
 	Name     string // uid on a directory, login on GitHub
 	FullName string
 	Disabled bool // the account cannot log in (a directory account without a password)
+	// SSHKeys are the account's SSH public keys in the directory (LDAP
+	// sshPublicKey, openssh-lpk schema), which sshd can ask for with an
+	// AuthorizedKeysCommand: a login that needs no password.
+	SSHKeys []string
 }
 
 // Group is a group (a GitHub team) and its members, by account name.
@@ -34,9 +38,14 @@ const ReadOnlyGroup = "legacy-vpn"
 
 var people = []Account{
 	{Name: "ana", FullName: "Ana Lima"},
-	{Name: "ben", FullName: "Ben Okafor"},
+	{Name: "ben", FullName: "Ben Okafor", SSHKeys: []string{
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINwZESFnfYyccSTMGJusS2y6as1mkLKkdfmhGz6wz8sL ben@laptop",
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICZN/qzP3Hrixg5gLsWjL43h+7XK5MWnu6sBN5sVv7/L ben@workstation",
+	}},
 	{Name: "carla", FullName: "Carla Rossi"},
-	{Name: "dmitri", FullName: "Dmitri Volkov"},
+	{Name: "dmitri", FullName: "Dmitri Volkov", SSHKeys: []string{
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtRth7+z7nGtFuBORNsNdgGxhiOu+x+UOaJ9SUwSeQH dmitri@laptop",
+	}},
 	{Name: "eve", FullName: "Eve Martin"},
 	{Name: "frank", FullName: "Frank Meyer"},
 	{Name: "gina", FullName: "Gina Park"},
@@ -44,15 +53,24 @@ var people = []Account{
 }
 
 // Accounts returns a seed's accounts, in a fresh slice: the directory has
-// ana to gina and hal (disabled); GitHub has the logins ana to gina.
+// ana to gina and hal (disabled), ben and dmitri with SSH public keys;
+// GitHub has the logins ana to gina (an organization holds no SSH keys).
 func Accounts(name string) []Account {
+	var out []Account
 	switch name {
 	case Directory:
-		return append([]Account(nil), people...)
+		out = append(out, people...)
 	case GitHub:
-		return append([]Account(nil), people[:7]...)
+		out = append(out, people[:7]...)
 	}
-	return nil
+	for i := range out {
+		if name == Directory {
+			out[i].SSHKeys = append([]string(nil), out[i].SSHKeys...)
+		} else {
+			out[i].SSHKeys = nil
+		}
+	}
+	return out
 }
 
 // Groups returns a seed's groups and their members, in a fresh slice.
