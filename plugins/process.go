@@ -1,7 +1,6 @@
 package plugins
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,6 +110,7 @@ func (h *Host) launch(ctx context.Context, b binary, trust bool) (*process, erro
 	}
 	defer r.Close()
 	stderr := &stderrLines{plugin: b.name, host: h}
+	own, relayedOut, relayedErr := stderr.streams()
 	cmd := &exec.Cmd{
 		Path:        execPath(b.path, 4),
 		Args:        []string{b.path},
@@ -125,9 +125,9 @@ func (h *Host) launch(ctx context.Context, b binary, trust bool) (*process, erro
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclog.NewNullLogger(),
-		Stderr:           stderr,
-		SyncStdout:       stderr,
-		SyncStderr:       stderr,
+		Stderr:           own,
+		SyncStdout:       relayedOut,
+		SyncStderr:       relayedErr,
 		StartTimeout:     h.opts.StartTimeout,
 		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(h.opts.MaxOutput + 64<<10))},
 	})
@@ -150,6 +150,7 @@ func (h *Host) launch(ctx context.Context, b binary, trust bool) (*process, erro
 	if err != nil {
 		return fail(startErr(b.name, "%v%s", err, stderr.tail()))
 	}
+	p.conn.output = stderr
 	after, err := f.Stat()
 	if err != nil || changed(before, after) {
 		return fail(startErr(b.name, "%s was modified while it started; nothing ran, try again", b.path))
@@ -283,96 +284,6 @@ func handshakeErr(name string, err error, stderr *stderrLines) error {
 		return startErr(name, "it exited before the handshake%s", stderr.tail())
 	}
 	return startErr(name, "%s%s", cut(msg, 500), stderr.tail())
-}
-
-// stderrLines receives a plugin's stderr (and stdout once it serves) line
-// by line: it keeps the last lines for error messages and hands each to the
-// calls in flight, or to the host's Stderr when none is.
-type stderrLines struct {
-	plugin string
-	host   *Host
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	last   []string
-	panic  string // the first line of a Go panic or fatal error, kept past the tail
-	calls  map[*actions.Request]struct{}
-}
-
-const keepLines = 5
-
-func (s *stderrLines) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	s.buf.Write(b)
-	var lines []string
-	for {
-		i := bytes.IndexByte(s.buf.Bytes(), '\n')
-		if i < 0 {
-			if s.buf.Len() > MaxLogLine {
-				lines = append(lines, cut(s.buf.String(), MaxLogLine))
-				s.buf.Reset()
-			}
-			break
-		}
-		line := strings.TrimRight(string(s.buf.Next(i+1)), "\r\n")
-		if line != "" {
-			lines = append(lines, cut(line, MaxLogLine))
-		}
-	}
-	for _, l := range lines {
-		if s.panic == "" && (strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ")) {
-			s.panic = l
-		}
-	}
-	s.last = append(s.last, lines...)
-	if len(s.last) > keepLines {
-		s.last = s.last[len(s.last)-keepLines:]
-	}
-	calls := make([]*actions.Request, 0, len(s.calls))
-	for r := range s.calls {
-		calls = append(calls, r)
-	}
-	s.mu.Unlock()
-	for _, line := range lines {
-		if len(calls) == 0 {
-			s.host.stderr(s.plugin, line)
-		}
-		for _, r := range calls {
-			if r.Log != nil {
-				r.Log("info", "stderr: "+line)
-			}
-		}
-	}
-	return len(b), nil
-}
-
-// track adds a call in flight; the returned func removes it.
-func (s *stderrLines) track(r *actions.Request) func() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.calls == nil {
-		s.calls = map[*actions.Request]struct{}{}
-	}
-	s.calls[r] = struct{}{}
-	return func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		delete(s.calls, r)
-	}
-}
-
-// tail is the last lines of stderr, for an error message; empty when there
-// are none.
-func (s *stderrLines) tail() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.last) == 0 {
-		return ""
-	}
-	last := s.last
-	if s.panic != "" && !slices.Contains(last, s.panic) {
-		last = append([]string{s.panic, "…"}, last...)
-	}
-	return "; its last words on stderr: " + strings.Join(last, " | ")
 }
 
 // waitExit gives a process that broke a call a moment to be seen as exited,

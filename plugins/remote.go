@@ -162,6 +162,11 @@ type Conn struct {
 	stop   context.CancelFunc
 	done   chan struct{} // closed when the Logs stream ends
 
+	// marks: the plugin marks the end of each call on its output streams
+	// (LogEntry.marks_output); output, when set, receives those streams.
+	marks  bool
+	output *stderrLines
+
 	mu    sync.Mutex
 	next  uint64
 	calls map[uint64]*callLog
@@ -183,6 +188,7 @@ func Connect(ctx context.Context, c pluginv1.ActionPluginClient) (*Conn, error) 
 		return nil, fmt.Errorf("logs: %s", statusMessage(err))
 	}
 	ready := make(chan error, 1)
+	var marks bool
 	go func() {
 		first, err := stream.Recv()
 		switch {
@@ -191,6 +197,7 @@ func Connect(ctx context.Context, c pluginv1.ActionPluginClient) (*Conn, error) 
 		case first.GetCallId() != 0:
 			ready <- fmt.Errorf("logs: the first entry is not the ready entry")
 		default:
+			marks = first.GetMarksOutput()
 			ready <- nil
 		}
 	}()
@@ -203,7 +210,7 @@ func Connect(ctx context.Context, c pluginv1.ActionPluginClient) (*Conn, error) 
 		stop()
 		return nil, err
 	}
-	conn := &Conn{client: c, stop: stop, done: make(chan struct{}), calls: map[uint64]*callLog{}}
+	conn := &Conn{client: c, stop: stop, done: make(chan struct{}), calls: map[uint64]*callLog{}, marks: marks}
 	go conn.readLogs(stream)
 	return conn, nil
 }
@@ -247,6 +254,11 @@ func (c *Conn) readLogs(stream grpc.ServerStreamingClient[pluginv1.LogEntry]) {
 // logWait bounds the wait for log lines a plugin says it sent.
 const logWait = 2 * time.Second
 
+// markWait bounds the wait for a call's output marks. They were written
+// before the answer, so only a plugin that breaks the protocol (or a
+// machine stalled for seconds) makes a call wait that long.
+const markWait = 5 * time.Second
+
 // Call executes one action: action is its name without the plugin's. Log
 // lines go to req.Log before Call returns. A failure is an
 // *actions.Error; a broken connection is CodeCrashed, retryable.
@@ -273,6 +285,12 @@ func (c *Conn) Call(ctx context.Context, action string, req *actions.Request) (m
 		delete(c.calls, id)
 		c.mu.Unlock()
 	}()
+	var waitMarks func(context.Context, time.Duration) bool
+	if c.marks && c.output != nil {
+		var forget func()
+		waitMarks, forget = c.output.expectMarks(id)
+		defer forget()
+	}
 	er := &pluginv1.ExecuteRequest{Action: action, Input: in, RunId: req.RunID, StepId: req.StepID,
 		Index: int32(req.Index), Attempt: int32(req.Attempt), IdempotencyKey: req.IdempotencyKey,
 		DryRun: req.DryRun, Undo: req.Undo, CallId: id}
@@ -284,6 +302,9 @@ func (c *Conn) Call(ctx context.Context, action string, req *actions.Request) (m
 		return nil, callError(ctx, err)
 	}
 	c.waitLogs(cl, int(resp.GetLogLines()))
+	if waitMarks != nil && !waitMarks(ctx, markWait) && ctx.Err() == nil {
+		cl.log("warn", fmt.Sprintf("what the plugin wrote on stdout and stderr during the call did not all arrive within %s", markWait))
+	}
 	switch o := resp.GetOutcome().(type) {
 	case *pluginv1.ExecuteResponse_Result:
 		return outputs(o.Result.GetOutputs())

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/go-plugin"
 	pluginv1 "github.com/stewardhq/steward/plugins/proto/v1"
@@ -102,4 +103,28 @@ func WatchLifeline(gone func()) {
 		_, _ = io.Copy(io.Discard, f)
 		gone()
 	}()
+}
+
+// markPrefix starts an output mark. The NUL keeps it apart from anything
+// a plugin would print.
+const markPrefix = "\x00steward-call-end "
+
+// OutputMark is what a plugin writes on each of its output streams when
+// the call with id has done (see LogEntry.marks_output): the host knows
+// then that every line the call wrote before it has arrived. The mark
+// starts with a newline, so that it ends a line left unfinished, and is a
+// line of its own.
+func OutputMark(id uint64) string {
+	return "\n" + markPrefix + strconv.FormatUint(id, 10) + "\n"
+}
+
+// ParseOutputMark reports whether line (without its newline) is the
+// output mark of a call, and which.
+func ParseOutputMark(line string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(line, markPrefix)
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(rest, 10, 64)
+	return id, err == nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"runtime"
@@ -68,6 +69,12 @@ func Serve(p Plugin) {
 		procs = 1
 	}
 	runtime.GOMAXPROCS(procs)
+	// go-plugin replaces os.Stdout and os.Stderr by pipes it relays over
+	// gRPC; what writes on the process's own stderr (the log package, a
+	// writer taken before Serve) reaches Steward apart from them. A call's
+	// output mark goes on all three.
+	own := os.Stderr
+	srv.(*server).outputs = func() []io.Writer { return []io.Writer{own, os.Stdout, os.Stderr} }
 	protocol.WatchLifeline(func() { os.Exit(2) })
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  protocol.Handshake,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	pluginv1 "github.com/stewardhq/steward/plugins/proto/v1"
+	"github.com/stewardhq/steward/plugins/protocol"
 	"github.com/stewardhq/steward/schema/dataschema"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -38,13 +40,17 @@ type server struct {
 	// logs is the host's Logs stream; logMu serialises its sends.
 	logMu sync.Mutex
 	logs  grpc.ServerStreamingServer[pluginv1.LogEntry]
+
+	// outputs, when set (by Serve), gives the streams each call's output
+	// mark is written on when it answers; see LogEntry.marks_output.
+	outputs func() []io.Writer
 }
 
 // Logs implements pluginv1.ActionPluginServer: it says it is ready, then
 // carries the log lines of every call until the host closes it.
 func (s *server) Logs(_ *pluginv1.LogsRequest, stream grpc.ServerStreamingServer[pluginv1.LogEntry]) error {
 	s.logMu.Lock()
-	err := stream.Send(&pluginv1.LogEntry{})
+	err := stream.Send(&pluginv1.LogEntry{MarksOutput: s.outputs != nil})
 	if err == nil {
 		s.logs = stream
 	}
@@ -151,6 +157,7 @@ func (s *server) Execute(ctx context.Context, req *pluginv1.ExecuteRequest) (*pl
 	}}
 	final := func(resp *pluginv1.ExecuteResponse) (*pluginv1.ExecuteResponse, error) {
 		sink.finish(func() { resp.LogLines = sent })
+		s.markOutputs(req.GetCallId())
 		return resp, nil
 	}
 	fail := func(e *pluginv1.Error) (*pluginv1.ExecuteResponse, error) {
@@ -188,6 +195,18 @@ func (s *server) Execute(ctx context.Context, req *pluginv1.ExecuteRequest) (*pl
 		return fail(&pluginv1.Error{Code: CodeFailed, Message: err.Error()})
 	}
 	return final(&pluginv1.ExecuteResponse{Outcome: &pluginv1.ExecuteResponse_Result{Result: &pluginv1.Result{Outputs: b}}})
+}
+
+// markOutputs writes the output mark of a call that is done on each of
+// the plugin's output streams, when it is served by Serve.
+func (s *server) markOutputs(callID uint64) {
+	if s.outputs == nil {
+		return
+	}
+	mark := protocol.OutputMark(callID)
+	for _, w := range s.outputs() {
+		_, _ = io.WriteString(w, mark)
+	}
 }
 
 func unknownAction(plugin, name string, known map[string]*ActionDef) string {

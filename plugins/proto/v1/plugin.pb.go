@@ -600,8 +600,16 @@ type LogEntry struct {
 	// entry, which only says the stream is ready.
 	CallId uint64 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
 	// debug, info, warn or error.
-	Level         string `protobuf:"bytes,2,opt,name=level,proto3" json:"level,omitempty"`
-	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Level   string `protobuf:"bytes,2,opt,name=level,proto3" json:"level,omitempty"`
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// Only in the ready entry: after each call's handler returns and before
+	// it answers, the plugin writes the call's output mark (package
+	// protocol's OutputMark: a line of its own) on its own stderr and on the
+	// stdout and stderr go-plugin relays. The host waits for the marks
+	// before it reports the call, so that every line the call wrote reaches
+	// the call's log rather than arriving after it. A plugin that does not
+	// set it is not waited for.
+	MarksOutput   bool `protobuf:"varint,4,opt,name=marks_output,json=marksOutput,proto3" json:"marks_output,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -655,6 +663,13 @@ func (x *LogEntry) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *LogEntry) GetMarksOutput() bool {
+	if x != nil {
+		return x.MarksOutput
+	}
+	return false
 }
 
 type Result struct {
@@ -808,11 +823,12 @@ const file_plugins_proto_v1_plugin_proto_rawDesc = "" +
 	"\x05error\x18\x02 \x01(\v2\x18.steward.plugin.v1.ErrorH\x00R\x05error\x12\x1b\n" +
 	"\tlog_lines\x18\x03 \x01(\rR\blogLinesB\t\n" +
 	"\aoutcome\"\r\n" +
-	"\vLogsRequest\"S\n" +
+	"\vLogsRequest\"v\n" +
 	"\bLogEntry\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12\x14\n" +
 	"\x05level\x18\x02 \x01(\tR\x05level\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\"\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12!\n" +
+	"\fmarks_output\x18\x04 \x01(\bR\vmarksOutput\"\"\n" +
 	"\x06Result\x12\x18\n" +
 	"\aoutputs\x18\x01 \x01(\fR\aoutputs\"S\n" +
 	"\x05Error\x12\x12\n" +

@@ -245,8 +245,12 @@ func faulty() sdk.Plugin {
 				for i := range in.Lines {
 					call.Infof("line %d", i+1)
 				}
+				// Last, on the streams go-plugin relays over gRPC, which
+				// reach the host apart from the call's answer.
+				fmt.Fprintln(os.Stderr, "faulty: a relayed line on stderr")
+				fmt.Fprint(os.Stdout, "faulty: an unfinished line on stdout")
 				return None{}, nil
-			}, sdk.Describe("Writes a line on stderr, then logs lines line 1, line 2...")),
+			}, sdk.Describe("Writes a line on its own stderr, logs lines line 1, line 2..., then writes on the stderr and stdout go-plugin relays (the last line unfinished)")),
 
 			sdk.Action("secret", func(ctx context.Context, call *sdk.Call, in None) (Secret, error) {
 				return Secret{"tok-SECRET-123"}, nil
