@@ -78,10 +78,17 @@ type remoteSetup struct {
 
 func newRemoteSetup(t *testing.T) *remoteSetup {
 	t.Helper()
+	return newRemoteSetupSnooze(t, snoozeRunbook)
+}
+
+// newRemoteSetupSnooze is newRemoteSetup with snooze as the runbook
+// snooze.
+func newRemoteSetupSnooze(t *testing.T, snooze string) *remoteSetup {
+	t.Helper()
 	s := &remoteSetup{dir: t.TempDir(), home: t.TempDir(), cdir: t.TempDir(), chome: t.TempDir(), tokens: map[string]string{}}
 	writeFile(t, filepath.Join(s.dir, "runbooks", "hello.yaml"), greetRunbook)
 	writeFile(t, filepath.Join(s.dir, "runbooks", "gate.yaml"), gateRunbook)
-	writeFile(t, filepath.Join(s.dir, "runbooks", "snooze.yaml"), snoozeRunbook)
+	writeFile(t, filepath.Join(s.dir, "runbooks", "snooze.yaml"), snooze)
 	for name, role := range map[string]string{"op": "operator", "lead": "approver", "ap": "approver", "vi": "viewer"} {
 		r := homeRun(t, s.dir, s.home, nil, "tokens", "create", name, "--role", role)
 		wantCode(t, r, exitOK, "tokens create "+name)
@@ -498,9 +505,12 @@ func TestRemoteRunReconnects(t *testing.T) {
 }
 
 // TestRemoteRunCtrlC: Ctrl-C during a --server run asks the server to
-// cancel the run, and shows it end cancelled (exit 1), as locally.
+// cancel the run, and shows it end cancelled (exit 1), as locally. The
+// doze lasts an hour: the cancel, however slow the machine, reaches it
+// while it runs (with 1s, the event's way to the client, the interrupt
+// and the cancel's way back to the server raced its end under load).
 func TestRemoteRunCtrlC(t *testing.T) {
-	s := newRemoteSetup(t)
+	s := newRemoteSetupSnooze(t, strings.Replace(snoozeRunbook, "{duration: 1s}", "{duration: 1h}", 1))
 	cli := exec.Command(steward, "--home", s.chome, "run", "snooze", "--progress", "plain")
 	cli.Dir = s.cdir
 	cli.Env = append(os.Environ(), "NO_COLOR=1", "STEWARD_SERVER="+s.url(), "STEWARD_TOKEN="+s.tokens["op"])
