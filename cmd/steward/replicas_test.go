@@ -11,10 +11,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -292,7 +290,7 @@ func finished(recs []exported, run, status string) map[string]int {
 // of the journal let them end first): nap's is a GET (which does not
 // mutate) that the test's server answers only from its second request
 // on (B's attempt), and mutate's a program that sleeps for an hour and
-// that the test kills once A is dead.
+// that the test kills once A is dead (heldMutation).
 func TestReplicasTakeOverADeadReplicasRuns(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"STEWARD_DATABASE_URL=" + pgtest.URL(t)}
@@ -311,12 +309,11 @@ func TestReplicasTakeOverADeadReplicasRuns(t *testing.T) {
 	}))
 	t.Cleanup(held.Close)
 	t.Cleanup(func() { close(over) })
-	pidFile := filepath.Join(t.TempDir(), "change.pid")
+	change := newHeldMutation(t)
 	writeFile(t, filepath.Join(dir, "steward.yaml"), "runbooks: [runbooks]\n")
 	writeFile(t, filepath.Join(dir, "runbooks", "nap.yaml"), strings.Replace(napRunbook,
 		"action: core.sleep\n    with: {duration: 3s}", "action: http.request\n    with: {url: '"+held.URL+"/nap', timeout: 1h}", 1))
-	writeFile(t, filepath.Join(dir, "runbooks", "mutate.yaml"), strings.Replace(mutateRunbook,
-		`[sleep, "3"]`, `[sh, -c, 'echo $$ >`+pidFile+`.new && mv `+pidFile+`.new `+pidFile+` && exec sleep 3600']`, 1))
+	writeFile(t, filepath.Join(dir, "runbooks", "mutate.yaml"), change.runbook())
 	r := homeRun(t, dir, t.TempDir(), env, "tokens", "create", "ops", "--role", "operator")
 	wantCode(t, r, exitOK, "tokens create")
 	token := strings.TrimSpace(r.stdout)
@@ -329,25 +326,12 @@ func TestReplicasTakeOverADeadReplicasRuns(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatalf("nap's GET never came:\n%s", a.log.String())
 	}
-	var sleeper int
-	for deadline := time.Now().Add(waitLimit); ; {
+	waitFor(t, "the runs to reach their interrupted steps", func() bool {
 		recs := exportAll(t, dir, t.TempDir(), env)
-		pid, _ := os.ReadFile(pidFile)
-		sleeper, _ = strconv.Atoi(strings.TrimSpace(string(pid)))
-		if sleeper > 0 && attempts(recs, nap)["nap"] == 1 && attempts(recs, mutate)["change"] == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the runs did not reach their interrupted step:\n%s", a.log.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return change.pid() > 0 && attempts(recs, nap)["nap"] == 1 && attempts(recs, mutate)["change"] == 1
+	})
 	a.kill(t)
-	// A's exec child outlives A (nothing kills it): it is the test's to
-	// end.
-	if err := syscall.Kill(sleeper, syscall.SIGKILL); err != nil {
-		t.Fatalf("killing mutate's program (pid %d): %v", sleeper, err)
-	}
+	change.kill(t)
 
 	b.waitLog(t, `a resumed run went on" run=`+nap+` status=succeeded`)
 	b.waitLog(t, `a resumed run went on" run=`+mutate+` status=waiting`)
@@ -501,11 +485,11 @@ func TestReplicasSignals(t *testing.T) {
 	wantCode(t, homeRun(t, dir, t.TempDir(), env, "audit", "verify"), exitOK, "audit verify")
 }
 
-// waitStatus waits (at most 30 s) until the run's status is status.
+// waitStatus waits (at most waitLimit) until the run's status is status.
 func waitStatus(t *testing.T, dir string, env []string, id, status string) {
 	t.Helper()
 	var d timeline
-	for range 300 {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); {
 		r := homeRun(t, dir, t.TempDir(), env, "show", id, "-o", "json")
 		if err := json.Unmarshal([]byte(r.stdout), &d); err == nil && d.Run.Status == status {
 			return

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -354,6 +355,37 @@ steps:
     with: {command: [sleep, "3"]}
 `
 
+// heldMutation is mutateRunbook whose change lasts until the test kills
+// it, so that a test kills its process during it however slow the
+// machine (a 3 s sleep may end first): its program writes its pid, then
+// sleeps for an hour. Its process's death leaves the program running:
+// kill ends it.
+type heldMutation struct{ pidFile string }
+
+func newHeldMutation(t *testing.T) *heldMutation {
+	return &heldMutation{pidFile: filepath.Join(t.TempDir(), "change.pid")}
+}
+
+func (h *heldMutation) runbook() string {
+	return strings.Replace(mutateRunbook, `[sleep, "3"]`,
+		`[sh, -c, 'echo $$ >`+h.pidFile+`.new && mv `+h.pidFile+`.new `+h.pidFile+` && exec sleep 3600']`, 1)
+}
+
+// pid returns the program's pid once it runs, 0 before.
+func (h *heldMutation) pid() int {
+	b, _ := os.ReadFile(h.pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// kill kills the program, once its process died.
+func (h *heldMutation) kill(t *testing.T) {
+	t.Helper()
+	if err := syscall.Kill(h.pid(), syscall.SIGKILL); err != nil {
+		t.Fatalf("killing change's program (pid %d): %v", h.pid(), err)
+	}
+}
+
 // TestServeLeavesAnInterruptedMutationToAPerson: at its start, steward
 // serve resumes a run killed during an attempt of an action that mutates
 // and is not idempotent by the usual rules: nobody knows whether it took
@@ -361,7 +393,8 @@ steps:
 // again.
 func TestServeLeavesAnInterruptedMutationToAPerson(t *testing.T) {
 	dir, home := t.TempDir(), t.TempDir()
-	writeFile(t, filepath.Join(dir, "runbooks", "mutate.yaml"), mutateRunbook)
+	change := newHeldMutation(t)
+	writeFile(t, filepath.Join(dir, "runbooks", "mutate.yaml"), change.runbook())
 	cli := exec.Command(steward, "--home", home, "run", "mutate", "--progress", "plain")
 	cli.Dir = dir
 	out := &syncBuffer{}
@@ -369,14 +402,14 @@ func TestServeLeavesAnInterruptedMutationToAPerson(t *testing.T) {
 	if err := cli.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cli.Process.Kill() })
 	changing := regexp.MustCompile(`change +running`)
-	for i := 0; i < 3000 && !changing.MatchString(out.String()); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "change running", func() bool { return change.pid() > 0 && changing.MatchString(out.String()) })
 	if err := cli.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = cli.Wait()
+	change.kill(t)
 	id := runID(t, result{stdout: out.String()})
 
 	srv := startServe(t, dir, home)
