@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -294,25 +292,11 @@ func finished(recs []exported, run, status string) map[string]int {
 func TestReplicasTakeOverADeadReplicasRuns(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"STEWARD_DATABASE_URL=" + pgtest.URL(t)}
-	var gets atomic.Int32
-	napping, over := make(chan struct{}), make(chan struct{})
-	held := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if gets.Add(1) == 1 {
-			close(napping)
-			select {
-			case <-r.Context().Done(): // A died
-			case <-over:
-			}
-			return
-		}
-		_, _ = io.WriteString(w, "awake")
-	}))
-	t.Cleanup(held.Close)
-	t.Cleanup(func() { close(over) })
+	gets := newHeldGets(t)
+	gets.let(2) // B's attempt
 	change := newHeldMutation(t)
 	writeFile(t, filepath.Join(dir, "steward.yaml"), "runbooks: [runbooks]\n")
-	writeFile(t, filepath.Join(dir, "runbooks", "nap.yaml"), strings.Replace(napRunbook,
-		"action: core.sleep\n    with: {duration: 3s}", "action: http.request\n    with: {url: '"+held.URL+"/nap', timeout: 1h}", 1))
+	writeFile(t, filepath.Join(dir, "runbooks", "nap.yaml"), heldNapRunbook(gets))
 	writeFile(t, filepath.Join(dir, "runbooks", "mutate.yaml"), change.runbook())
 	r := homeRun(t, dir, t.TempDir(), env, "tokens", "create", "ops", "--role", "operator")
 	wantCode(t, r, exitOK, "tokens create")
@@ -321,11 +305,7 @@ func TestReplicasTakeOverADeadReplicasRuns(t *testing.T) {
 	a := startReplica(t, dir, t.TempDir(), env)
 	b := startReplica(t, dir, t.TempDir(), env)
 	nap, mutate := a.startOver(t, token, "nap"), a.startOver(t, token, "mutate")
-	select {
-	case <-napping:
-	case <-time.After(waitLimit):
-		t.Fatalf("nap's GET never came:\n%s", a.log.String())
-	}
+	gets.wait(t, 1)
 	waitFor(t, "the runs to reach their interrupted steps", func() bool {
 		recs := exportAll(t, dir, t.TempDir(), env)
 		return change.pid() > 0 && attempts(recs, nap)["nap"] == 1 && attempts(recs, mutate)["change"] == 1
@@ -345,7 +325,7 @@ func TestReplicasTakeOverADeadReplicasRuns(t *testing.T) {
 	if got := attempts(recs, mutate); got["change"] != 1 {
 		t.Errorf("the interrupted mutation was attempted %d times; want once", got["change"])
 	}
-	if n := gets.Load(); n != 2 {
+	if n := gets.count.Load(); n != 2 {
 		t.Errorf("nap's GET came %d times; want twice (A's attempt, B's)", n)
 	}
 	if got := homeRun(t, dir, t.TempDir(), env, "show", mutate).stdout; !strings.Contains(got, "interrupted during attempt 1 of exec") {
