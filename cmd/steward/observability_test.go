@@ -371,7 +371,7 @@ webhooks:
 	// waitIssue waits until the fake GitHub's only issue passes check.
 	waitIssue := func(what string, check func(map[string]any) bool) {
 		t.Helper()
-		for i := 0; i < 600; i++ {
+		for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); {
 			if is := gh.snapshot(); len(is) == 1 && check(is[0]) {
 				return
 			}

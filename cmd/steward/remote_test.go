@@ -78,10 +78,17 @@ type remoteSetup struct {
 
 func newRemoteSetup(t *testing.T) *remoteSetup {
 	t.Helper()
+	return newRemoteSetupSnooze(t, snoozeRunbook)
+}
+
+// newRemoteSetupSnooze is newRemoteSetup with snooze as the runbook
+// snooze.
+func newRemoteSetupSnooze(t *testing.T, snooze string) *remoteSetup {
+	t.Helper()
 	s := &remoteSetup{dir: t.TempDir(), home: t.TempDir(), cdir: t.TempDir(), chome: t.TempDir(), tokens: map[string]string{}}
 	writeFile(t, filepath.Join(s.dir, "runbooks", "hello.yaml"), greetRunbook)
 	writeFile(t, filepath.Join(s.dir, "runbooks", "gate.yaml"), gateRunbook)
-	writeFile(t, filepath.Join(s.dir, "runbooks", "snooze.yaml"), snoozeRunbook)
+	writeFile(t, filepath.Join(s.dir, "runbooks", "snooze.yaml"), snooze)
 	for name, role := range map[string]string{"op": "operator", "lead": "approver", "ap": "approver", "vi": "viewer"} {
 		r := homeRun(t, s.dir, s.home, nil, "tokens", "create", name, "--role", role)
 		wantCode(t, r, exitOK, "tokens create "+name)
@@ -278,7 +285,7 @@ func TestRemoteCLI(t *testing.T) {
 	id = killedRun(t, s)
 	got = s.remote(t, u, "op", "resume", id, "--progress", "plain")
 	wantCode(t, got, exitOK, "--server resume")
-	if !strings.Contains(got.stdout, "run "+id+" resumed by op") || !strings.Contains(got.stdout, "✓ run snooze succeeded") ||
+	if !strings.Contains(got.stdout, "run "+id+" resumed by op") || !strings.Contains(got.stdout, "✓ run held succeeded") ||
 		strings.Contains(got.stdout, "first  running") {
 		t.Fatalf("--server resume printed:\n%s", got.stdout)
 	}
@@ -368,21 +375,28 @@ func TestRemoteRunIDPrefixes(t *testing.T) {
 	}
 }
 
-// killedRun starts snooze with the CLI on the server's home and kills it
-// during its sleep: an interrupted run.
+// killedRun starts held, snooze whose doze is a GET that lasts until
+// the test lets it end (heldGets), with the CLI on the server's home and
+// kills it during its doze, however slow the machine (a 1 s sleep may
+// end first): an interrupted run. The doze's next attempt ends at once.
 func killedRun(t *testing.T, s *remoteSetup) string {
 	t.Helper()
-	cli := exec.Command(steward, "--home", s.home, "run", "snooze", "--progress", "plain")
+	gets := newHeldGets(t)
+	gets.let(2)
+	held := strings.Replace(snoozeRunbook, "name: snooze", "name: held", 1)
+	held = strings.Replace(held, "action: core.sleep\n    with: {duration: 1s}", "action: http.request\n    with: {url: '"+gets.url+"/doze', timeout: 1h}", 1)
+	writeFile(t, filepath.Join(s.dir, "runbooks", "held.yaml"), held)
+	cli := exec.Command(steward, "--home", s.home, "run", "held", "--progress", "plain")
 	cli.Dir = s.dir
 	out := &syncBuffer{}
 	cli.Stdout, cli.Stderr = out, out
 	if err := cli.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cli.Process.Kill() })
+	gets.wait(t, 1)
 	dozing := regexp.MustCompile(`doze +running`)
-	for i := 0; i < 3000 && !dozing.MatchString(out.String()); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "doze running", func() bool { return dozing.MatchString(out.String()) })
 	if err := cli.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -498,9 +512,12 @@ func TestRemoteRunReconnects(t *testing.T) {
 }
 
 // TestRemoteRunCtrlC: Ctrl-C during a --server run asks the server to
-// cancel the run, and shows it end cancelled (exit 1), as locally.
+// cancel the run, and shows it end cancelled (exit 1), as locally. The
+// doze lasts an hour: the cancel, however slow the machine, reaches it
+// while it runs (with 1s, the event's way to the client, the interrupt
+// and the cancel's way back to the server raced its end under load).
 func TestRemoteRunCtrlC(t *testing.T) {
-	s := newRemoteSetup(t)
+	s := newRemoteSetupSnooze(t, strings.Replace(snoozeRunbook, "{duration: 1s}", "{duration: 1h}", 1))
 	cli := exec.Command(steward, "--home", s.chome, "run", "snooze", "--progress", "plain")
 	cli.Dir = s.cdir
 	cli.Env = append(os.Environ(), "NO_COLOR=1", "STEWARD_SERVER="+s.url(), "STEWARD_TOKEN="+s.tokens["op"])

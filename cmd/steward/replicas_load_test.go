@@ -90,11 +90,11 @@ func (c *loadClient) do(method string, r *serveProc, token, path, body string) (
 	return res.StatusCode, b, err
 }
 
-// waitStatusOver waits (at most 20 s) until the run's status, read over
-// the replica's API, is status.
+// waitStatusOver waits (at most waitLimit) until the run's status, read
+// over the replica's API, is status.
 func (c *loadClient) waitStatusOver(r *serveProc, token, id, status string) error {
 	var last string
-	for range 1000 {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); {
 		code, body, err := c.do(http.MethodGet, r, token, "/runs/"+id, "")
 		if err != nil {
 			return err
@@ -240,12 +240,12 @@ func TestReplicasLoad(t *testing.T) {
 	}
 	// The approved runs go on after their approval was answered: wait
 	// (bounded) until none is running.
-	for i := 0; ; i++ {
+	for deadline := time.Now().Add(waitLimit); ; {
 		running, _ := c.listOver(t, c.replicas[0], ana, "status=running")
 		if len(running) == 0 {
 			break
 		}
-		if i == 300 {
+		if time.Now().After(deadline) {
 			t.Fatalf("%d runs still running: %v", len(running), running)
 		}
 		time.Sleep(50 * time.Millisecond)

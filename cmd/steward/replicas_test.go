@@ -34,7 +34,7 @@ func startReplica(t testing.TB, dir, home string, env []string) *serveProc {
 	}
 	go func() { s.done <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	for range 3000 {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); {
 		if m := listeningRe.FindStringSubmatch(s.log.String()); m != nil {
 			s.addr = m[1]
 			return s
@@ -53,11 +53,11 @@ func (s *serveProc) leads() bool {
 	return len(all) > 0 && strings.Contains(all[len(all)-1], "now the leader")
 }
 
-// leader waits (at most 15 s) until one of the replicas leads, and
-// returns it.
+// leader waits until one of the replicas leads, and returns it; it
+// fails the test when none does within waitLimit (a stuck election).
 func leader(t *testing.T, replicas []*serveProc) *serveProc {
 	t.Helper()
-	for range 1500 {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); {
 		for _, r := range replicas {
 			if r.leads() {
 				return r
@@ -118,10 +118,17 @@ func exportAll(t *testing.T, dir, home string, env []string) []exported {
 // new leader goes on from the latest slot recorded, and catchup: all
 // fires the few the dead leader missed), and each of the three leaders
 // fired some; audit verify passes.
+//
+// The kills and the stop happen no earlier than 8 s, 18 s and 30 s
+// after the start, and each only once its leader fired a slot: on a
+// loaded machine an election may take seconds, and a leader killed, or
+// stopped, before its first fire would fail the test for nothing.
+// catchup_max is far above any such delay, for the same reason: with
+// the default 10, a takeover slower than 10 s would skip slots.
 func TestReplicasSchedulerFailover(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"STEWARD_DATABASE_URL=" + pgtest.URL(t)}
-	writeFile(t, filepath.Join(dir, "steward.yaml"), "runbooks: [books]\n")
+	writeFile(t, filepath.Join(dir, "steward.yaml"), "runbooks: [books]\nschedules: {catchup_max: 1000}\n")
 	writeFile(t, filepath.Join(dir, "books", "tick.yaml"), `version: 1
 name: tick
 schedule:
@@ -143,6 +150,7 @@ steps:
 	for _, at := range []time.Duration{8 * time.Second, 18 * time.Second} {
 		time.Sleep(time.Until(began.Add(at)))
 		l := leader(t, alive)
+		l.waitLog(t, `msg="schedule: fired" schedule=tick`)
 		l.kill(t)
 		killed = append(killed, l.cmd.Process.Pid)
 		var rest []*serveProc
@@ -155,6 +163,7 @@ steps:
 	}
 	last := leader(t, alive)
 	time.Sleep(time.Until(began.Add(30 * time.Second)))
+	last.waitLog(t, `msg="schedule: fired" schedule=tick`)
 	for _, r := range alive {
 		if code := r.stop(t); code != 0 {
 			t.Fatalf("a replica exited %d on SIGTERM:\n%s", code, r.log.String())
@@ -273,12 +282,22 @@ func finished(recs []exported, run, status string) map[string]int {
 // finishes (its finished step is not run again), the one interrupted
 // during an attempt of a mutating action waits for a person (its step
 // is not run again); audit verify passes.
+//
+// The interrupted steps last until the test ends them, so that A dies
+// during them however slow the machine (with a 3 s sleep, a slow poll
+// of the journal let them end first): nap's is a GET (which does not
+// mutate) that the test's server answers only from its second request
+// on (B's attempt), and mutate's a program that sleeps for an hour and
+// that the test kills once A is dead (heldMutation).
 func TestReplicasTakeOverADeadReplicasRuns(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"STEWARD_DATABASE_URL=" + pgtest.URL(t)}
+	gets := newHeldGets(t)
+	gets.let(2) // B's attempt
+	change := newHeldMutation(t)
 	writeFile(t, filepath.Join(dir, "steward.yaml"), "runbooks: [runbooks]\n")
-	writeFile(t, filepath.Join(dir, "runbooks", "nap.yaml"), napRunbook)
-	writeFile(t, filepath.Join(dir, "runbooks", "mutate.yaml"), mutateRunbook)
+	writeFile(t, filepath.Join(dir, "runbooks", "nap.yaml"), heldNapRunbook(gets))
+	writeFile(t, filepath.Join(dir, "runbooks", "mutate.yaml"), change.runbook())
 	r := homeRun(t, dir, t.TempDir(), env, "tokens", "create", "ops", "--role", "operator")
 	wantCode(t, r, exitOK, "tokens create")
 	token := strings.TrimSpace(r.stdout)
@@ -286,17 +305,13 @@ func TestReplicasTakeOverADeadReplicasRuns(t *testing.T) {
 	a := startReplica(t, dir, t.TempDir(), env)
 	b := startReplica(t, dir, t.TempDir(), env)
 	nap, mutate := a.startOver(t, token, "nap"), a.startOver(t, token, "mutate")
-	for i := 0; ; i++ {
+	gets.wait(t, 1)
+	waitFor(t, "the runs to reach their interrupted steps", func() bool {
 		recs := exportAll(t, dir, t.TempDir(), env)
-		if attempts(recs, nap)["nap"] == 1 && attempts(recs, mutate)["change"] == 1 {
-			break
-		}
-		if i == 300 {
-			t.Fatalf("the runs did not reach their second step:\n%s", a.log.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return change.pid() > 0 && attempts(recs, nap)["nap"] == 1 && attempts(recs, mutate)["change"] == 1
+	})
 	a.kill(t)
+	change.kill(t)
 
 	b.waitLog(t, `a resumed run went on" run=`+nap+` status=succeeded`)
 	b.waitLog(t, `a resumed run went on" run=`+mutate+` status=waiting`)
@@ -309,6 +324,9 @@ func TestReplicasTakeOverADeadReplicasRuns(t *testing.T) {
 	}
 	if got := attempts(recs, mutate); got["change"] != 1 {
 		t.Errorf("the interrupted mutation was attempted %d times; want once", got["change"])
+	}
+	if n := gets.count.Load(); n != 2 {
+		t.Errorf("nap's GET came %d times; want twice (A's attempt, B's)", n)
 	}
 	if got := homeRun(t, dir, t.TempDir(), env, "show", mutate).stdout; !strings.Contains(got, "interrupted during attempt 1 of exec") {
 		t.Errorf("show %s:\n%s", mutate, got)
@@ -378,11 +396,14 @@ func (s *serveProc) follow(t *testing.T, token, id string, events chan<- sseEven
 // cancelled. A run waiting on A is approved over B's API: it goes on
 // (on B) and its step runs once. The delays measured are logged
 // (go test -v): the cancel's round trip and the events' delay on B.
+// The nap lasts an hour: the cancel reaches it while it runs however
+// slow the machine (with 3 s, the events' way over B and the cancel's
+// way to A raced its end under load).
 func TestReplicasSignals(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"STEWARD_DATABASE_URL=" + pgtest.URL(t)}
 	writeFile(t, filepath.Join(dir, "steward.yaml"), "runbooks: [runbooks]\n")
-	writeFile(t, filepath.Join(dir, "runbooks", "nap.yaml"), napRunbook)
+	writeFile(t, filepath.Join(dir, "runbooks", "nap.yaml"), strings.Replace(napRunbook, "{duration: 3s}", "{duration: 1h}", 1))
 	writeFile(t, filepath.Join(dir, "runbooks", "ask.yaml"), askRunbook)
 	token := func(name, role string) string {
 		r := homeRun(t, dir, t.TempDir(), env, "tokens", "create", name, "--subject", name, "--role", role)
@@ -444,11 +465,11 @@ func TestReplicasSignals(t *testing.T) {
 	wantCode(t, homeRun(t, dir, t.TempDir(), env, "audit", "verify"), exitOK, "audit verify")
 }
 
-// waitStatus waits (at most 30 s) until the run's status is status.
+// waitStatus waits (at most waitLimit) until the run's status is status.
 func waitStatus(t *testing.T, dir string, env []string, id, status string) {
 	t.Helper()
 	var d timeline
-	for range 300 {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); {
 		r := homeRun(t, dir, t.TempDir(), env, "show", id, "-o", "json")
 		if err := json.Unmarshal([]byte(r.stdout), &d); err == nil && d.Run.Status == status {
 			return

@@ -285,9 +285,11 @@ func serve(cmd *cobra.Command, g *globalFlags, f *serveFlags) error {
 // past it exits without ending the steps still running (their leases end
 // with the process; the journal holds what they did).
 func shutdown(log *slog.Logger, s os.Signal, grace time.Duration, hs *http.Server, server *api.Server, svc *service, deps serveDeps, hold chan struct{}) {
-	log.Info("shutting down", "signal", s.String(), "grace", grace)
 	server.Drain()
 	close(hold) // no new step starts; the running ones finish
+	// Said once no new step can start: a step that ends after this line
+	// is the last of its run here.
+	log.Info("shutting down", "signal", s.String(), "grace", grace)
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if deps.stop != nil {

@@ -401,7 +401,7 @@ func TestServeAcceptanceAPIAndWebhook(t *testing.T) {
 	}
 	waitStatus := func(want string) {
 		t.Helper()
-		for i := 0; i < 3000 && status() != want; i++ {
+		for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline) && status() != want; {
 			time.Sleep(10 * time.Millisecond)
 		}
 		if got := status(); got != want {
@@ -472,12 +472,7 @@ func TestServeAcceptanceAPIAndWebhook(t *testing.T) {
 		t.Fatalf("tampered: %d %s", code, body)
 	}
 	hookRun := answers[0].RunID
-	for i := 0; i < 3000; i++ {
-		if showRun(t, dir, home, hookRun).Run.Status == "succeeded" {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the webhook's run to succeed", func() bool { return showRun(t, dir, home, hookRun).Run.Status == "succeeded" })
 	if code := srv.stop(t); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, srv.log.String())
 	}

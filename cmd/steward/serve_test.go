@@ -5,11 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,12 +60,18 @@ func startServe(t testing.TB, dir, home string, args ...string) *serveProc {
 	return s
 }
 
-// waitLog waits for a line of the log matching re (at most 30s: a hung
-// server fails the test rather than hanging it).
+// waitLimit bounds the waits of these tests for what a server does in
+// the background: only a server stuck fails the test, never a slow one
+// (the CI machine runs many packages under -race on two cores; a
+// takeover alone waits out a 15 s lease).
+const waitLimit = 2 * time.Minute
+
+// waitLog waits for a line of the log matching re (at most waitLimit: a
+// hung server fails the test rather than hanging it).
 func (s *serveProc) waitLog(t testing.TB, re string) {
 	t.Helper()
 	r := regexp.MustCompile(re)
-	for i := 0; i < 3000; i++ {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); {
 		if r.MatchString(s.log.String()) {
 			return
 		}
@@ -77,6 +86,13 @@ func (s *serveProc) stop(t testing.TB) int {
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	return s.exit(t)
+}
+
+// exit waits for the process to exit (at most waitLimit), and returns
+// its status.
+func (s *serveProc) exit(t testing.TB) int {
+	t.Helper()
 	select {
 	case err := <-s.done:
 		var ee *exec.ExitError
@@ -87,8 +103,8 @@ func (s *serveProc) stop(t testing.TB) int {
 			t.Fatal(err)
 		}
 		return 0
-	case <-time.After(30 * time.Second):
-		t.Fatalf("steward serve did not stop on SIGTERM:\n%s", s.log.String())
+	case <-time.After(waitLimit):
+		t.Fatalf("steward serve did not exit:\n%s", s.log.String())
 	}
 	return -1
 }
@@ -126,6 +142,78 @@ func showRun(t *testing.T, dir, home, id string) timeline {
 	return d
 }
 
+// waitFor waits until cond holds, and fails the test when it does not
+// within waitLimit (something is stuck).
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(waitLimit); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// heldGets is an HTTP server whose GETs last until the test lets them
+// end: a step of a runbook that runs exactly as long as a test needs,
+// with no window to hit (a sleep's end races a slow machine). The n-th
+// request (from 1) waits for release(n), or for its client to go away.
+type heldGets struct {
+	url     string
+	count   atomic.Int32
+	arrived chan int
+	release [10]chan struct{}
+}
+
+func newHeldGets(t *testing.T) *heldGets {
+	t.Helper()
+	h := &heldGets{arrived: make(chan int, len(heldGets{}.release))}
+	for i := range h.release {
+		h.release[i] = make(chan struct{})
+	}
+	over := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int(h.count.Add(1))
+		if n > len(h.release) {
+			http.Error(w, "too many requests", http.StatusTooManyRequests)
+			return
+		}
+		h.arrived <- n
+		select {
+		case <-h.release[n-1]:
+			_, _ = io.WriteString(w, "awake")
+		case <-r.Context().Done():
+		case <-over:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(over) })
+	h.url = srv.URL
+	return h
+}
+
+// wait waits for the n-th request to arrive.
+func (h *heldGets) wait(t *testing.T, n int) {
+	t.Helper()
+	select {
+	case got := <-h.arrived:
+		if got != n {
+			t.Fatalf("request %d arrived; want %d", got, n)
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("request %d never arrived", n)
+	}
+}
+
+// let lets the n-th request end, answering 200.
+func (h *heldGets) let(n int) { close(h.release[n-1]) }
+
+// heldNapRunbook is napRunbook with a nap that lasts until h lets it end.
+func heldNapRunbook(h *heldGets) string {
+	return strings.Replace(napRunbook, "action: core.sleep\n    with: {duration: 3s}",
+		"action: http.request\n    with: {url: '"+h.url+"/nap', timeout: 1h}", 1)
+}
+
 // napping says whether the run's nap step started after its last
 // run.resumed record (count: how many run.resumed records it needs).
 func (d timeline) napping(resumes int) bool {
@@ -150,9 +238,15 @@ func (d timeline) napping(resumes int) bool {
 // authentication is configured (the tokens middleware is wired after
 // merge: see serveDeps), while health, readiness, metrics and the OpenAPI
 // document answer.
+//
+// The nap (a GET, which does not mutate: it is resumed) lasts until the
+// test lets it end: it is running at each kill and SIGTERM, and the
+// second server's ends after its SIGTERM, however slow the machine
+// (a 3 s sleep raced the polls of steward show under load).
 func TestServeResumesInterruptedRunsAndShutsDownGracefully(t *testing.T) {
 	dir, home := t.TempDir(), t.TempDir()
-	writeFile(t, filepath.Join(dir, "runbooks", "nap.yaml"), napRunbook)
+	gets := newHeldGets(t)
+	writeFile(t, filepath.Join(dir, "runbooks", "nap.yaml"), heldNapRunbook(gets))
 	cli := exec.Command(steward, "--home", home, "run", "nap", "--progress", "plain")
 	cli.Dir = dir
 	out := &syncBuffer{}
@@ -160,10 +254,10 @@ func TestServeResumesInterruptedRunsAndShutsDownGracefully(t *testing.T) {
 	if err := cli.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cli.Process.Kill() })
+	gets.wait(t, 1)
 	napping := regexp.MustCompile(`nap +running`)
-	for i := 0; i < 3000 && !napping.MatchString(out.String()); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the CLI to show nap running", func() bool { return napping.MatchString(out.String()) })
 	if err := cli.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -183,9 +277,8 @@ func TestServeResumesInterruptedRunsAndShutsDownGracefully(t *testing.T) {
 	if code, body := first.get(t, "/api/v1/runs"); code != 401 || !strings.Contains(body, "urn:steward:problem:unauthenticated") {
 		t.Fatalf("/api/v1/runs without authentication: %d %s", code, body)
 	}
-	for i := 0; i < 3000 && !showRun(t, dir, home, id).napping(1); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	gets.wait(t, 2)
+	waitFor(t, "the first server's nap in the journal", func() bool { return showRun(t, dir, home, id).napping(1) })
 	if code := first.stop(t); code != 0 {
 		t.Fatalf("exit %d after SIGTERM:\n%s", code, first.log.String())
 	}
@@ -196,14 +289,19 @@ func TestServeResumesInterruptedRunsAndShutsDownGracefully(t *testing.T) {
 		t.Fatalf("after SIGTERM the run is not interrupted:\n%s\nserve:\n%s", got, first.log.String())
 	}
 
-	// SIGTERM with time to spare: the running step finishes, the next
-	// one does not start, and the server stops cleanly.
+	// SIGTERM with time to spare: the running step finishes (after the
+	// SIGTERM, and within the grace), the next one does not start, and
+	// the server stops cleanly.
 	second := startServe(t, dir, home, "--grace", "30s")
 	second.waitLog(t, `resuming an interrupted run" run=`+id)
-	for i := 0; i < 3000 && !showRun(t, dir, home, id).napping(2); i++ {
-		time.Sleep(10 * time.Millisecond)
+	gets.wait(t, 3)
+	waitFor(t, "the second server's nap in the journal", func() bool { return showRun(t, dir, home, id).napping(2) })
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
 	}
-	if code := second.stop(t); code != 0 || !strings.Contains(second.log.String(), `msg=stopped`) ||
+	second.waitLog(t, `msg="shutting down"`) // no step starts from now on
+	gets.let(3)
+	if code := second.exit(t); code != 0 || !strings.Contains(second.log.String(), `msg=stopped`) ||
 		!strings.Contains(second.log.String(), `a resumed run was held for the next start" run=`+id) {
 		t.Fatalf("exit %d:\n%s", code, second.log.String())
 	}
@@ -213,7 +311,7 @@ func TestServeResumesInterruptedRunsAndShutsDownGracefully(t *testing.T) {
 			t.Fatalf("a step started after SIGTERM: %+v", held.Timeline)
 		}
 	}
-	if !strings.Contains(homeRun(t, dir, home, nil, "show", id).stdout, "nap    core.sleep  succeeded") {
+	if !regexp.MustCompile(`nap +http\.request +succeeded`).MatchString(homeRun(t, dir, home, nil, "show", id).stdout) {
 		t.Fatalf("the running step did not finish:\n%s", homeRun(t, dir, home, nil, "show", id).stdout)
 	}
 
@@ -226,8 +324,8 @@ func TestServeResumesInterruptedRunsAndShutsDownGracefully(t *testing.T) {
 			naps++
 		}
 	}
-	if d.Run.Status != "succeeded" || naps != 3 {
-		t.Fatalf("status %s after the third serve; nap started %d times, want 3 (once per process that ran it)", d.Run.Status, naps)
+	if d.Run.Status != "succeeded" || naps != 3 || gets.count.Load() != 3 {
+		t.Fatalf("status %s after the third serve; nap started %d times and got %d GETs, want 3 (once per process that ran it)", d.Run.Status, naps, gets.count.Load())
 	}
 	if _, body := third.get(t, "/metrics"); !strings.Contains(body, `steward_runs_total{runbook="nap",status="succeeded"} 1`) ||
 		!strings.Contains(body, "steward_journal_append_seconds_count") {
@@ -257,6 +355,37 @@ steps:
     with: {command: [sleep, "3"]}
 `
 
+// heldMutation is mutateRunbook whose change lasts until the test kills
+// it, so that a test kills its process during it however slow the
+// machine (a 3 s sleep may end first): its program writes its pid, then
+// sleeps for an hour. Its process's death leaves the program running:
+// kill ends it.
+type heldMutation struct{ pidFile string }
+
+func newHeldMutation(t *testing.T) *heldMutation {
+	return &heldMutation{pidFile: filepath.Join(t.TempDir(), "change.pid")}
+}
+
+func (h *heldMutation) runbook() string {
+	return strings.Replace(mutateRunbook, `[sleep, "3"]`,
+		`[sh, -c, 'echo $$ >`+h.pidFile+`.new && mv `+h.pidFile+`.new `+h.pidFile+` && exec sleep 3600']`, 1)
+}
+
+// pid returns the program's pid once it runs, 0 before.
+func (h *heldMutation) pid() int {
+	b, _ := os.ReadFile(h.pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// kill kills the program, once its process died.
+func (h *heldMutation) kill(t *testing.T) {
+	t.Helper()
+	if err := syscall.Kill(h.pid(), syscall.SIGKILL); err != nil {
+		t.Fatalf("killing change's program (pid %d): %v", h.pid(), err)
+	}
+}
+
 // TestServeLeavesAnInterruptedMutationToAPerson: at its start, steward
 // serve resumes a run killed during an attempt of an action that mutates
 // and is not idempotent by the usual rules: nobody knows whether it took
@@ -264,7 +393,8 @@ steps:
 // again.
 func TestServeLeavesAnInterruptedMutationToAPerson(t *testing.T) {
 	dir, home := t.TempDir(), t.TempDir()
-	writeFile(t, filepath.Join(dir, "runbooks", "mutate.yaml"), mutateRunbook)
+	change := newHeldMutation(t)
+	writeFile(t, filepath.Join(dir, "runbooks", "mutate.yaml"), change.runbook())
 	cli := exec.Command(steward, "--home", home, "run", "mutate", "--progress", "plain")
 	cli.Dir = dir
 	out := &syncBuffer{}
@@ -272,14 +402,14 @@ func TestServeLeavesAnInterruptedMutationToAPerson(t *testing.T) {
 	if err := cli.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cli.Process.Kill() })
 	changing := regexp.MustCompile(`change +running`)
-	for i := 0; i < 3000 && !changing.MatchString(out.String()); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "change running", func() bool { return change.pid() > 0 && changing.MatchString(out.String()) })
 	if err := cli.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = cli.Wait()
+	change.kill(t)
 	id := runID(t, result{stdout: out.String()})
 
 	srv := startServe(t, dir, home)

@@ -143,7 +143,7 @@ server:
 	// The scheduled runbook of the new pin fires, from the pin.
 	srv.waitLog(t, `msg="schedule: scheduled" schedule=tick`)
 	var ticks struct{ Runs []struct{ ID, Status string } }
-	for i := 0; i < 300 && len(ticks.Runs) == 0; i++ {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline) && len(ticks.Runs) == 0; {
 		if code := api("GET", "/api/v1/runs?runbook=tick", nil, &ticks); code != 200 {
 			t.Fatalf("GET /api/v1/runs: %d", code)
 		}
@@ -225,12 +225,12 @@ func TestServeBadSecretsConfig(t *testing.T) {
 	}
 }
 
-// waitAPIStatus waits (at most 30s) for run id to reach status, over the
-// API.
+// waitAPIStatus waits (at most waitLimit) for run id to reach status,
+// over the API.
 func waitAPIStatus(t *testing.T, api func(method, path string, body, out any) int, id, status string) {
 	t.Helper()
 	var run struct{ Run struct{ Status string } }
-	for i := 0; i < 300; i++ {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); {
 		if code := api("GET", "/api/v1/runs/"+id, nil, &run); code != 200 {
 			t.Fatalf("GET /api/v1/runs/%s: %d", id, code)
 		}
