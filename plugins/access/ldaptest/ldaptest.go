@@ -188,9 +188,24 @@ func Start(opts Options) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := s.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
+	// slapd cannot be told to bind ports the system chooses and say
+	// which: its ports are picked free beforehand, and another process
+	// may take one before slapd binds it. slapd then exits saying so, and
+	// is started again on other ports.
+	for attempt := 1; ; attempt++ {
+		if err := s.pickPorts(); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		err := s.Start()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 10 {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		_ = os.Remove(filepath.Join(dir, "slapd.log"))
 	}
 	ldif := baseLDIF()
 	if opts.PPolicy {
@@ -206,7 +221,7 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// setUp writes the certificates and slapd.conf and picks the ports.
+// setUp writes the certificates and slapd.conf.
 func (s *Server) setUp() error {
 	pw := make([]byte, 12)
 	if _, err := rand.Read(pw); err != nil {
@@ -218,16 +233,6 @@ func (s *Server) setUp() error {
 		return fmt.Errorf("ldaptest: certificates: %v", err)
 	}
 	s.CAFile = certs.ca
-	port, err := peertest.FreePort()
-	if err != nil {
-		return err
-	}
-	tlsPort, err := peertest.FreePort()
-	if err != nil {
-		return err
-	}
-	s.URL = fmt.Sprintf("ldap://127.0.0.1:%d", port)
-	s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort)
 	if err := os.Mkdir(filepath.Join(s.Dir, "data"), 0o700); err != nil {
 		return err
 	}
@@ -238,6 +243,28 @@ func (s *Server) setUp() error {
 	s.conf = filepath.Join(s.Dir, "slapd.conf")
 	return os.WriteFile(s.conf, []byte(conf), 0o600)
 }
+
+// freePort picks a port; a test replaces it to hand out a taken one.
+var freePort = peertest.FreePort
+
+// pickPorts picks the ports slapd is to listen on.
+func (s *Server) pickPorts() error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	tlsPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.URL = fmt.Sprintf("ldap://127.0.0.1:%d", port)
+	s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort)
+	return nil
+}
+
+// errPortTaken is the error of Start when slapd exits because one of its
+// ports was taken.
+var errPortTaken = errors.New("ldaptest: a port of slapd's is taken")
 
 // schemaDirs are where distributions keep OpenLDAP's schema files.
 var schemaDirs = []string{"/etc/ldap/schema", "/etc/openldap/schema", "/usr/local/etc/openldap/schema"}
@@ -330,7 +357,11 @@ func (s *Server) Start() error {
 	s.cmd, s.exited = cmd, exited
 	if err := s.waitReady(exited); err != nil {
 		s.stopLocked()
-		return fmt.Errorf("ldaptest: slapd: %v\nlast lines of %s:\n%s", err, filepath.Join(s.Dir, "slapd.log"), s.LogTail())
+		tail := s.LogTail()
+		if strings.Contains(tail, "(Address already in use)") {
+			err = fmt.Errorf("%w: %v", errPortTaken, err)
+		}
+		return fmt.Errorf("ldaptest: slapd: %w\nlast lines of %s:\n%s", err, filepath.Join(s.Dir, "slapd.log"), tail)
 	}
 	return nil
 }
@@ -343,9 +374,23 @@ func (s *Server) waitReady(exited chan struct{}) error {
 			return errors.New("slapd exited")
 		default:
 		}
-		c, err := s.Conn()
+		// Whoever holds a taken port may accept the connection and never
+		// answer: slapd exiting ends the wait without that answer.
+		conn := make(chan error, 1)
+		go func() {
+			c, err := s.Conn()
+			if err == nil {
+				c.Close()
+			}
+			conn <- err
+		}()
+		var err error
+		select {
+		case <-exited:
+			return errors.New("slapd exited")
+		case err = <-conn:
+		}
 		if err == nil {
-			c.Close()
 			return nil
 		}
 		if time.Now().After(deadline) {

@@ -1,9 +1,12 @@
 package peertest
 
 import (
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -46,5 +49,26 @@ func TestPathSkipsOnlyWhenAsked(t *testing.T) {
 	})
 	if !skipped {
 		t.Error("a missing peer with STEWARD_SKIP_PEERS=1 did not skip")
+	}
+}
+
+// TestRefusedAddr: a connection to the address is refused, and the port
+// cannot be bound by anyone else (net.Listen sets SO_REUSEADDR) while the
+// test runs.
+func TestRefusedAddr(t *testing.T) {
+	addr := RefusedAddr(t)
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			t.Fatalf("a connection to %s was accepted", addr)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("dial %s: %v, want connection refused", addr, err)
+		}
+	}
+	if l, err := net.Listen("tcp", addr); err == nil {
+		l.Close()
+		t.Fatalf("%s could be bound by another socket", addr)
 	}
 }
