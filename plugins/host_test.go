@@ -235,7 +235,22 @@ func TestCancellationReachesThePlugin(t *testing.T) {
 		_, _, err := call(ctx, act(t, h, "faulty.sleep"), map[string]any{"ms": 600000})
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// Wait until the plugin runs the sleep: a short sleep beside it then
+	// finds two sleeps at once in the process (peak 2; the short ones run
+	// one after the other).
+	short := act(t, h, "faulty.sleep")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		out, _, err := call(context.Background(), short, map[string]any{"ms": 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out["peak"] == 2.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the long sleep is not running in the plugin after a minute: %v", out)
+		}
+	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
