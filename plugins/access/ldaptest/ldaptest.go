@@ -52,6 +52,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -162,6 +163,9 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
+	// held keeps slapd's ports from other processes while Stop has
+	// stopped it (see peertest.Hold).
+	held []func()
 }
 
 // Start starts slapd on free loopback ports with a fresh database, seeded
@@ -339,6 +343,7 @@ func (s *Server) Start() error {
 	if s.cmd != nil {
 		return errors.New("ldaptest: slapd is already running")
 	}
+	s.releaseLocked()
 	logFile, err := os.OpenFile(filepath.Join(s.Dir, "slapd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -401,11 +406,35 @@ func (s *Server) waitReady(exited chan struct{}) error {
 }
 
 // Stop stops slapd (SIGTERM, then SIGKILL after 5 s) and keeps its data:
-// Start starts it again. Stopping a stopped server does nothing.
+// Start starts it again. Stopping a stopped server does nothing. Until
+// Start, or Close, its ports refuse connections and are kept from other
+// processes (peertest.Hold), so that a test of a directory that is down
+// meets no other server there, and slapd gets its ports back.
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
 	s.stopLocked()
+	for _, u := range []string{s.URL, s.LDAPSURL} {
+		_, port, _ := strings.Cut(strings.TrimSuffix(u[strings.LastIndex(u, "/")+1:], "/"), ":")
+		n, err := strconv.Atoi(port)
+		if err != nil {
+			continue
+		}
+		if release, err := peertest.Hold(n); err == nil {
+			s.held = append(s.held, release)
+		}
+	}
+}
+
+// releaseLocked gives back the ports Stop held.
+func (s *Server) releaseLocked() {
+	for _, release := range s.held {
+		release()
+	}
+	s.held = nil
 }
 
 func (s *Server) stopLocked() {
@@ -432,6 +461,9 @@ func (s *Server) Running() bool {
 // Close stops slapd and removes Dir.
 func (s *Server) Close() {
 	s.Stop()
+	s.mu.Lock()
+	s.releaseLocked()
+	s.mu.Unlock()
 	_ = os.RemoveAll(s.Dir)
 }
 

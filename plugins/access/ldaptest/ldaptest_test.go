@@ -1,9 +1,11 @@
 package ldaptest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
@@ -69,6 +71,18 @@ func TestStopStart(t *testing.T) {
 	}
 	if _, err := s.Conn(); err == nil {
 		t.Error("a stopped slapd answered")
+	}
+	// Its ports, held, refuse connections.
+	for _, addr := range []string{s.Addr(), strings.TrimPrefix(s.LDAPSURL, "ldaps://")} {
+		if c, err := net.Dial("tcp", addr); err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("dial %s of a stopped slapd: %v, want connection refused", addr, err)
+		}
+	}
+	if len(s.held) != 2 {
+		t.Errorf("%d ports held while stopped, want 2", len(s.held))
 	}
 	s.Stop() // twice is fine
 	if err := s.Start(); err != nil {

@@ -72,3 +72,40 @@ func TestRefusedAddr(t *testing.T) {
 		t.Fatalf("%s could be bound by another socket", addr)
 	}
 }
+
+// TestHold: a held port refuses connections, is not handed to a socket
+// binding port 0, and is free again once released.
+func TestHold(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	release, err := Hold(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("dial a held port: %v, want connection refused", err)
+	}
+	for range 200 {
+		p, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p == port {
+			t.Fatalf("FreePort handed out the held port %d", port)
+		}
+	}
+	release()
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the released port: %v", err)
+	}
+	l.Close()
+}
