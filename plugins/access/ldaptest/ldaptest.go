@@ -380,10 +380,12 @@ func (s *Server) waitReady(exited chan struct{}) error {
 		default:
 		}
 		// Whoever holds a taken port may accept the connection and never
-		// answer: slapd exiting ends the wait without that answer.
+		// answer: slapd exiting ends the wait without that answer (the
+		// attempt ends on its own, while Start may pick other ports).
 		conn := make(chan error, 1)
+		url := s.URL
 		go func() {
-			c, err := s.Conn()
+			c, err := s.connTo(url)
 			if err == nil {
 				c.Close()
 			}
