@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -235,22 +236,7 @@ func TestCancellationReachesThePlugin(t *testing.T) {
 		_, _, err := call(ctx, act(t, h, "faulty.sleep"), map[string]any{"ms": 600000})
 		done <- err
 	}()
-	// Wait until the plugin runs the sleep: a short sleep beside it then
-	// finds two sleeps at once in the process (peak 2; the short ones run
-	// one after the other).
-	short := act(t, h, "faulty.sleep")
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		out, _, err := call(context.Background(), short, map[string]any{"ms": 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out["peak"] == 2.0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the long sleep is not running in the plugin after a minute: %v", out)
-		}
-	}
+	waitSleeping(t, h) // the cancellation is to reach a running call
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
@@ -283,24 +269,80 @@ func TestOutputLargerThanTheCap(t *testing.T) {
 
 func TestLogsAndStderrReachTheCall(t *testing.T) {
 	h := install(t, faultyBin, Options{}, "faulty")
+	// What the plugin writes on stderr goes to the calls in flight when
+	// the host reads it, which may be after the call that wrote it
+	// returned (the host reads stderr on its own). A long call held in
+	// flight meanwhile must get the line: wait for it there.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var held []string
+	sleep := act(t, h, "faulty.sleep")
+	done := make(chan error, 1)
+	go func() {
+		_, err := sleep.Execute(ctx, &actions.Request{Action: "faulty.sleep", With: map[string]any{"ms": 600000}, Index: -1, Attempt: 1,
+			Log: func(_, msg string) {
+				mu.Lock()
+				defer mu.Unlock()
+				held = append(held, msg)
+			}})
+		done <- err
+	}()
+	waitSleeping(t, h)
+
 	_, logs, err := call(context.Background(), act(t, h, "faulty.log"), map[string]any{"lines": 50})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	stderr := false
 	for _, l := range logs {
 		if strings.HasPrefix(l.msg, "stderr: ") {
-			stderr = true
-			continue
+			continue // when the host read it before the call returned
 		}
 		if want := fmt.Sprintf("line %d", n+1); !strings.Contains(l.msg, want) {
 			t.Fatalf("log %d is %q, want it to contain %q (in order)", n, l.msg, want)
 		}
 		n++
 	}
-	if n != 50 || !stderr {
-		t.Errorf("got %d log lines and stderr %v: %v", n, stderr, logs)
+	if n != 50 {
+		t.Errorf("got %d log lines: %v", n, logs)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		got := slices.Contains(held, "stderr: faulty: a line on stderr")
+		mu.Unlock()
+		if got {
+			break
+		}
+		if time.Now().After(deadline) {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("the stderr line did not reach the call in flight within a minute: %v", held)
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("the held call: %v", err)
+	}
+}
+
+// waitSleeping waits until the plugin runs a sleep: a short sleep beside
+// it then finds two sleeps at once in the process (peak 2; the short ones
+// run one after the other).
+func waitSleeping(t *testing.T, h *Host) {
+	t.Helper()
+	short := act(t, h, "faulty.sleep")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		out, _, err := call(context.Background(), short, map[string]any{"ms": 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out["peak"] == 2.0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the long sleep is not running in the plugin after a minute: %v", out)
+		}
 	}
 }
 
