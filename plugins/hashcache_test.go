@@ -85,9 +85,16 @@ func TestTheCacheFolderIsCreatedPrivate(t *testing.T) {
 }
 
 func TestABinaryWrittenJustNowIsHashedAtEveryStart(t *testing.T) {
-	// With the real clock the copy made by install is too recent to be
-	// recorded: a write in the same clock tick would keep its times.
+	// The copy made by install is too recent to be recorded: a write in
+	// the same clock tick would keep its times. The host's clock stays at
+	// the copy's time: on a loaded machine the real one could pass settle
+	// before the start, and the binary would be settled by then.
 	h := install(t, faultyBin, Options{CacheDir: t.TempDir()}, "faulty")
+	fi, err := os.Stat(filepath.Join(h.opts.Folders[0], Prefix+"faulty"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.now = func() time.Time { return fi.ModTime() }
 	pidOf(t, h, "run")
 	if n := h.hashes.Load(); n != 2 {
 		t.Errorf("hashed %d times, want 2 (describe and start)", n)

@@ -347,7 +347,7 @@ func (a *action) Execute(ctx context.Context, req *actions.Request) (map[string]
 	switch ae.Code {
 	case CodeCrashed:
 		what := "its connection broke"
-		if waitExit(p, 250*time.Millisecond) {
+		if waitExit(p, crashWait) {
 			what = "it exited"
 		}
 		p.kill()

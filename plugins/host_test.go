@@ -236,7 +236,7 @@ func TestCancellationReachesThePlugin(t *testing.T) {
 		_, _, err := call(ctx, act(t, h, "faulty.sleep"), map[string]any{"ms": 600000})
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	waitSleeping(t, h) // the cancellation is to reach a running call
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
@@ -307,6 +307,26 @@ func TestLogsAndStderrReachTheCall(t *testing.T) {
 	defer mu.Unlock()
 	if len(outside) != 0 {
 		t.Errorf("lines outside the calls (marks are never shown): %q", outside)
+	}
+}
+
+// waitSleeping waits until the plugin runs a sleep: a short sleep beside
+// it then finds two sleeps at once in the process (peak 2; the short ones
+// run one after the other).
+func waitSleeping(t *testing.T, h *Host) {
+	t.Helper()
+	short := act(t, h, "faulty.sleep")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		out, _, err := call(context.Background(), short, map[string]any{"ms": 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out["peak"] == 2.0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the long sleep is not running in the plugin after a minute: %v", out)
+		}
 	}
 }
 

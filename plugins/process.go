@@ -286,8 +286,17 @@ func handshakeErr(name string, err error, stderr *stderrLines) error {
 	return startErr(name, "%s%s", cut(msg, 500), stderr.tail())
 }
 
+// crashWait bounds how long a call whose connection broke waits for its
+// process to be seen as exited. A process that crashed is seen so once the
+// client has read its stderr to the end and reaped it, which on a loaded
+// machine can take longer than a moment; until then the error would say
+// "its connection broke" and lack the last words on stderr. A process
+// that broke the connection and lives on is killed after the wait.
+const crashWait = 5 * time.Second
+
 // waitExit gives a process that broke a call a moment to be seen as exited,
-// so the error says so.
+// so the error says so (with its last words: the client has read its
+// stderr to the end by then).
 func waitExit(p *process, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -109,15 +110,27 @@ func TestMessagesHoldNoSecrets(t *testing.T) {
 	}
 }
 
-// closedAddr is the address of a listener that no longer listens.
+// closedAddr is an address where nothing listens, nor can until the test
+// ends: a socket bound to it and never listening holds the port, so the
+// kernel refuses connections to it and no other process can take it. (A
+// listener merely closed frees its port for any other test process.) No
+// SO_REUSEADDR: with it on both sockets, Linux would let another socket
+// bind the port while this one does not listen.
 func closedAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	syscall.CloseOnExec(fd)
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 func TestConnectionRefused(t *testing.T) {
@@ -157,7 +170,9 @@ func TestTimeoutWhileReadingBody(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(done) })
-	_, err := do(t, context.Background(), map[string]any{"url": srv.URL, "timeout": "200ms"})
+	// A timeout the headers meet on a loaded machine: it runs out while
+	// the body is read, not before the headers came.
+	_, err := do(t, context.Background(), map[string]any{"url": srv.URL, "timeout": "2s"})
 	ae := wantCode(t, err, actions.CodeTimeout, true)
 	if !strings.Contains(ae.Message, "reading the response") {
 		t.Errorf("message = %q", ae.Message)

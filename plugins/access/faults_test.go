@@ -8,7 +8,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"net"
 	"net/http"
 	"strconv"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/plugins/access/ldaptest"
+	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 
 // TestLDAPDown: a stopped directory is a retryable connection error; once
@@ -254,12 +255,7 @@ func TestGitHubUnreachable(t *testing.T) {
 	sdktest.WantError(t, err, "connection", true, "GitHub at "+host+" did not answer within 100ms while listing the members of the team sre")
 
 	// Nothing listens.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := peertest.RefusedAddr(t) // nothing listens there, nor can another process
 	p = start(t, map[string]any{"backends": map[string]any{"gh": map[string]any{"type": "github",
 		"github": map[string]any{"org": "stewardhq", "token": testToken, "base_url": "http://" + addr + "/"}}}})
 	_, _, err = ghRun(t, p, "grant", map[string]any{"backend": "gh", "group": "sre", "user": "ana"})

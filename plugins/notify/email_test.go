@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/plugins/internal/peertest"
 	"github.com/stewardhq/steward/plugins/notify/smtptest"
 	"github.com/stewardhq/steward/plugins/sdk"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
@@ -230,6 +231,13 @@ func TestEmailServerUnreachable(t *testing.T) {
 	srv := smtptest.New(t)
 	p := start(t, emailSettings(srv, nil))
 	srv.Stop()
+	// Its port, held, refuses connections, and no other process is handed
+	// it while the test runs (peertest.Hold).
+	release, err := peertest.Hold(srv.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
 	_, logs, err := p.Execute("email", map[string]any{"to": "ana@example.org", "subject": "s", "body": "b"})
 	sdktest.WantError(t, err, "connection", true, "could not reach the SMTP server at "+srv.Addr()+" (dial tcp "+srv.Addr()+": connect: connection refused): check email.host and email.port, or try again if it is down")
 	noSecret(t, srv.Password, nil, logs, err)

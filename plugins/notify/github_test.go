@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -30,6 +29,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stewardhq/steward/plugins/internal/peertest"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 
@@ -306,12 +306,7 @@ func TestGitHubErrors(t *testing.T) {
 }
 
 func TestGitHubUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := peertest.RefusedAddr(t) // nothing listens there, nor can another process
 	p := start(t, map[string]any{"github": map[string]any{"repository": "stewardhq/incidents", "token": ghToken, "base_url": "http://" + addr + "/"}})
 	out, logs, err := p.Execute("github_issue", map[string]any{"title": "t", "summary": "s"}, inRun("escalate")...)
 	sdktest.WantError(t, err, "connection", true, "could not reach GitHub at "+addr+" while listing the issues of stewardhq/incidents (dial tcp "+addr+": connect: connection refused): try again if it is down, or check github.base_url")

@@ -9,14 +9,16 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 
 // hookPath is the secret part of the webhook URL, as in Slack's.
@@ -151,12 +153,7 @@ func replaceHost(s, host string) string {
 }
 
 func TestWebhookUnreachableAndSlow(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	addr := peertest.RefusedAddr(t) // nothing listens there, nor can another process
 	url := "http://" + addr + hookPath
 	p := start(t, map[string]any{"webhook": map[string]any{"url": url}})
 	out, logs, err := p.Execute("webhook", map[string]any{"text": "t"})
@@ -175,10 +172,18 @@ func TestWebhookUnreachableAndSlow(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	t.Cleanup(func() { close(release) }) // runs first
-	p = start(t, map[string]any{"webhook": map[string]any{"url": slow.URL + hookPath, "timeout": "200ms"}})
+	// A timeout the request itself meets on a loaded machine: it reaches
+	// the server before the client gives up on the answer.
+	p = start(t, map[string]any{"webhook": map[string]any{"url": slow.URL + hookPath, "timeout": "1s"}})
 	out, logs, err = p.Execute("webhook", map[string]any{"text": "t"})
-	sdktest.WantError(t, err, "connection", true, "the webhook at "+slow.Listener.Addr().String()+" did not answer within 200ms (webhook.timeout): try again later, or raise webhook.timeout")
+	sdktest.WantError(t, err, "connection", true, "the webhook at "+slow.Listener.Addr().String()+" did not answer within 1s (webhook.timeout): try again later, or raise webhook.timeout")
 	noSecret(t, hookPath, out, logs, err)
+	// The client returns once it gives up, maybe before the server's
+	// handler ran: wait for the request (a generous deadline, and a
+	// moment more lets a second one show).
+	for deadline := time.Now().Add(30 * time.Second); hits.Load() < 1 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if hits.Load() != 1 {
 		t.Errorf("%d requests", hits.Load())
 	}

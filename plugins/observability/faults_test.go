@@ -1,12 +1,14 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/plugins/internal/peertest"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 
@@ -90,6 +92,13 @@ func TestFaults(t *testing.T) {
 		t.Errorf("NaN: %v %v", out, err)
 	}
 	srv.Close()
+	// Its port, held, refuses connections, and no other process is handed
+	// it while the test runs (peertest.Hold).
+	unhold, err := peertest.Hold(srv.Listener.Addr().(*net.TCPAddr).Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unhold()
 	_, _, err = p.Execute("query", map[string]any{"query": "x"})
 	if err == nil || !strings.HasPrefix(err.Error(), "could not reach prometheus at "+srv.URL+": ") {
 		t.Fatalf("closed: %v", err)

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/plugins/internal/peertest"
 	"github.com/stewardhq/steward/plugins/sdk"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
@@ -65,6 +65,19 @@ func (s *stub) requests() []recorded {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]recorded(nil), s.reqs...)
+}
+
+// waitRequests returns how many requests the stub has recorded once it
+// has n of them, or after a generous deadline. A client that gave up on
+// an answer returns before the stub's handler may have run: the request
+// is on its way, not yet recorded. A moment more lets a request too many
+// show.
+func (s *stub) waitRequests(t *testing.T, n int) int {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); len(s.requests()) < n && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return len(s.requests())
 }
 
 // countingServer is a Stripe that answers nothing useful and counts the
@@ -207,10 +220,12 @@ func TestStripeRetryAfterBeyondTheDeadline(t *testing.T) {
 		writeJSON(w, 429, stripeError("invalid_request_error", "rate_limit", "Too many requests"))
 	})
 	p := startStripe(t, s.url, nil)
-	start := time.Now()
-	_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_123456"}, sdktest.Deadline(time.Now().Add(5*time.Second)))
+	// Waiting the 20s would end at the step's deadline: the call ends
+	// before it, at once.
+	deadline := time.Now().Add(15 * time.Second)
+	_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_123456"}, sdktest.Deadline(deadline))
 	sdktest.WantError(t, err, "rate_limited", true, "Stripe answered 429 Too Many Requests once to GET /v1/payment_intents/pi_123456: Too many requests (rate_limit) (request req_1)")
-	if time.Since(start) > 4*time.Second || len(s.requests()) != 1 {
+	if !time.Now().Before(deadline) || len(s.requests()) != 1 {
 		t.Errorf("it waited for a Retry-After past the deadline")
 	}
 	if logs[1].Message != "Stripe answered 429 Too Many Requests (request req_1) (try 1 of 3): no time left before the step's deadline to wait 20s" {
@@ -269,10 +284,12 @@ func TestStripeTimeout(t *testing.T) {
 	s := newStub(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done() // never answers
 	})
-	p := startStripe(t, s.url, map[string]any{"timeout": "100ms", "max_retries": 1})
+	// A timeout the request itself meets on a loaded machine: it reaches
+	// the stub before the client gives up on the answer.
+	p := startStripe(t, s.url, map[string]any{"timeout": "1s", "max_retries": 1})
 	_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_123456"})
-	sdktest.WantError(t, err, "timeout", true, "Stripe did not answer GET /v1/payment_intents/pi_123456 in 100ms, twice")
-	if n := len(s.requests()); n != 2 || logs[1].Message != "Stripe did not answer in 100ms (try 1 of 2): retrying in 10ms" {
+	sdktest.WantError(t, err, "timeout", true, "Stripe did not answer GET /v1/payment_intents/pi_123456 in 1s, twice")
+	if n := s.waitRequests(t, 2); n != 2 || logs[1].Message != "Stripe did not answer in 1s (try 1 of 2): retrying in 10ms" {
 		t.Errorf("%d requests, logs %v", n, logs)
 	}
 
@@ -280,23 +297,18 @@ func TestStripeTimeout(t *testing.T) {
 	// error at once (the SDK reports it as the retryable timeout), without
 	// trying again.
 	c := newStripeClient(StripeSettings{APIKey: testKey, BaseURL: s.url, Timeout: sdk.Duration(10 * time.Second), MaxRetries: 2}, nil, time.Millisecond)
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	before := len(s.requests())
 	err = c.do(ctx, nil, stripeRequest{method: "GET", path: "/v1/charges/ch_123456", what: "charge ch_123456"}, &stripeCharge{})
 	if !errors.Is(err, context.DeadlineExceeded) || err.Error() != "GET /v1/charges/ch_123456: waiting for Stripe: context deadline exceeded" ||
-		len(s.requests()) != before+1 {
+		s.waitRequests(t, before+1) != before+1 {
 		t.Errorf("%v", err)
 	}
 }
 
 func TestStripeUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	addr := peertest.RefusedAddr(t) // nothing listens there, nor can another process
 	p := startStripe(t, "http://"+addr, nil)
 	_, logs, err := p.Execute("get_payment", map[string]any{"payment_id": "pi_123456"})
 	sdktest.WantErrorContaining(t, err, "provider_unavailable", true, "could not reach Stripe for GET /v1/payment_intents/pi_123456, three times: dial tcp "+addr)

@@ -13,12 +13,15 @@ import (
 )
 
 // Conn returns a connection bound as the admin over StartTLS; close it.
-func (s *Server) Conn() (*ldap.Conn, error) {
+func (s *Server) Conn() (*ldap.Conn, error) { return s.connTo(s.URL) }
+
+// connTo is Conn to url.
+func (s *Server) connTo(url string) (*ldap.Conn, error) {
 	tc, err := tlsConfig(s.CAFile)
 	if err != nil {
 		return nil, err
 	}
-	c, err := ldap.DialURL(s.URL, ldap.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}))
+	c, err := ldap.DialURL(url, ldap.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}))
 	if err != nil {
 		return nil, err
 	}

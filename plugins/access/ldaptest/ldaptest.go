@@ -52,6 +52,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -162,6 +163,9 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
+	// held keeps slapd's ports from other processes while Stop has
+	// stopped it (see peertest.Hold).
+	held []func()
 }
 
 // Start starts slapd on free loopback ports with a fresh database, seeded
@@ -188,9 +192,24 @@ func Start(opts Options) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := s.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
+	// slapd cannot be told to bind ports the system chooses and say
+	// which: its ports are picked free beforehand, and another process
+	// may take one before slapd binds it. slapd then exits saying so, and
+	// is started again on other ports.
+	for attempt := 1; ; attempt++ {
+		if err := s.pickPorts(); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		err := s.Start()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 10 {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		_ = os.Remove(filepath.Join(dir, "slapd.log"))
 	}
 	ldif := baseLDIF()
 	if opts.PPolicy {
@@ -206,7 +225,7 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// setUp writes the certificates and slapd.conf and picks the ports.
+// setUp writes the certificates and slapd.conf.
 func (s *Server) setUp() error {
 	pw := make([]byte, 12)
 	if _, err := rand.Read(pw); err != nil {
@@ -218,16 +237,6 @@ func (s *Server) setUp() error {
 		return fmt.Errorf("ldaptest: certificates: %v", err)
 	}
 	s.CAFile = certs.ca
-	port, err := peertest.FreePort()
-	if err != nil {
-		return err
-	}
-	tlsPort, err := peertest.FreePort()
-	if err != nil {
-		return err
-	}
-	s.URL = fmt.Sprintf("ldap://127.0.0.1:%d", port)
-	s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort)
 	if err := os.Mkdir(filepath.Join(s.Dir, "data"), 0o700); err != nil {
 		return err
 	}
@@ -238,6 +247,28 @@ func (s *Server) setUp() error {
 	s.conf = filepath.Join(s.Dir, "slapd.conf")
 	return os.WriteFile(s.conf, []byte(conf), 0o600)
 }
+
+// freePort picks a port; a test replaces it to hand out a taken one.
+var freePort = peertest.FreePort
+
+// pickPorts picks the ports slapd is to listen on.
+func (s *Server) pickPorts() error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	tlsPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.URL = fmt.Sprintf("ldap://127.0.0.1:%d", port)
+	s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort)
+	return nil
+}
+
+// errPortTaken is the error of Start when slapd exits because one of its
+// ports was taken.
+var errPortTaken = errors.New("ldaptest: a port of slapd's is taken")
 
 // schemaDirs are where distributions keep OpenLDAP's schema files.
 var schemaDirs = []string{"/etc/ldap/schema", "/etc/openldap/schema", "/usr/local/etc/openldap/schema"}
@@ -312,6 +343,7 @@ func (s *Server) Start() error {
 	if s.cmd != nil {
 		return errors.New("ldaptest: slapd is already running")
 	}
+	s.releaseLocked()
 	logFile, err := os.OpenFile(filepath.Join(s.Dir, "slapd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -330,7 +362,11 @@ func (s *Server) Start() error {
 	s.cmd, s.exited = cmd, exited
 	if err := s.waitReady(exited); err != nil {
 		s.stopLocked()
-		return fmt.Errorf("ldaptest: slapd: %v\nlast lines of %s:\n%s", err, filepath.Join(s.Dir, "slapd.log"), s.LogTail())
+		tail := s.LogTail()
+		if strings.Contains(tail, "(Address already in use)") {
+			err = fmt.Errorf("%w: %v", errPortTaken, err)
+		}
+		return fmt.Errorf("ldaptest: slapd: %w\nlast lines of %s:\n%s", err, filepath.Join(s.Dir, "slapd.log"), tail)
 	}
 	return nil
 }
@@ -343,9 +379,25 @@ func (s *Server) waitReady(exited chan struct{}) error {
 			return errors.New("slapd exited")
 		default:
 		}
-		c, err := s.Conn()
+		// Whoever holds a taken port may accept the connection and never
+		// answer: slapd exiting ends the wait without that answer (the
+		// attempt ends on its own, while Start may pick other ports).
+		conn := make(chan error, 1)
+		url := s.URL
+		go func() {
+			c, err := s.connTo(url)
+			if err == nil {
+				c.Close()
+			}
+			conn <- err
+		}()
+		var err error
+		select {
+		case <-exited:
+			return errors.New("slapd exited")
+		case err = <-conn:
+		}
 		if err == nil {
-			c.Close()
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -356,11 +408,35 @@ func (s *Server) waitReady(exited chan struct{}) error {
 }
 
 // Stop stops slapd (SIGTERM, then SIGKILL after 5 s) and keeps its data:
-// Start starts it again. Stopping a stopped server does nothing.
+// Start starts it again. Stopping a stopped server does nothing. Until
+// Start, or Close, its ports refuse connections and are kept from other
+// processes (peertest.Hold), so that a test of a directory that is down
+// meets no other server there, and slapd gets its ports back.
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
 	s.stopLocked()
+	for _, u := range []string{s.URL, s.LDAPSURL} {
+		_, port, _ := strings.Cut(strings.TrimSuffix(u[strings.LastIndex(u, "/")+1:], "/"), ":")
+		n, err := strconv.Atoi(port)
+		if err != nil {
+			continue
+		}
+		if release, err := peertest.Hold(n); err == nil {
+			s.held = append(s.held, release)
+		}
+	}
+}
+
+// releaseLocked gives back the ports Stop held.
+func (s *Server) releaseLocked() {
+	for _, release := range s.held {
+		release()
+	}
+	s.held = nil
 }
 
 func (s *Server) stopLocked() {
@@ -387,6 +463,9 @@ func (s *Server) Running() bool {
 // Close stops slapd and removes Dir.
 func (s *Server) Close() {
 	s.Stop()
+	s.mu.Lock()
+	s.releaseLocked()
+	s.mu.Unlock()
 	_ = os.RemoveAll(s.Dir)
 }
 

@@ -1,11 +1,16 @@
 package ldaptest
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/stewardhq/steward/plugins/internal/peertest"
 )
 
 func start(t *testing.T, opts Options) *Server {
@@ -66,6 +71,18 @@ func TestStopStart(t *testing.T) {
 	}
 	if _, err := s.Conn(); err == nil {
 		t.Error("a stopped slapd answered")
+	}
+	// Its ports, held, refuse connections.
+	for _, addr := range []string{s.Addr(), strings.TrimPrefix(s.LDAPSURL, "ldaps://")} {
+		if c, err := net.Dial("tcp", addr); err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("dial %s of a stopped slapd: %v, want connection refused", addr, err)
+		}
+	}
+	if len(s.held) != 2 {
+		t.Errorf("%d ports held while stopped, want 2", len(s.held))
 	}
 	s.Stop() // twice is fine
 	if err := s.Start(); err != nil {
@@ -173,5 +190,33 @@ func TestLookupMissing(t *testing.T) {
 	})
 	if !skipped {
 		t.Error("a missing slapd with STEWARD_SKIP_PEERS=1 did not skip")
+	}
+}
+
+// TestStartOnATakenPort: a port picked free and taken by another process
+// before slapd binds it makes slapd exit; Start starts it again on other
+// ports.
+func TestStartOnATakenPort(t *testing.T) {
+	Path(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	picks := 0
+	freePort = func() (int, error) {
+		picks++
+		if picks == 1 {
+			return taken.Addr().(*net.TCPAddr).Port, nil
+		}
+		return peertest.FreePort()
+	}
+	defer func() { freePort = peertest.FreePort }()
+	s := start(t, Options{})
+	if picks != 4 || s.Addr() == taken.Addr().String() {
+		t.Fatalf("%d ports picked, slapd at %s (the taken port is %s)", picks, s.Addr(), taken.Addr())
+	}
+	if m, err := s.Members("vpn"); err != nil || fmt.Sprint(m) != "[ana ben carla dmitri]" {
+		t.Errorf("vpn: %v %v", m, err)
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -111,7 +112,7 @@ type Node struct {
 // Addr is the node's host:port, to check that it appears nowhere.
 func (n *Node) Addr() string { return strings.TrimPrefix(n.URL, "http://") }
 
-// Start starts geth --dev on free loopback ports and makes its
+// Start starts geth --dev on loopback ports the system chooses and makes its
 // transactions; it returns once they are all where Node says. Stop it
 // with Stop.
 func Start() (*Node, error) {
@@ -124,29 +125,27 @@ func Start() (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := peertest.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	authPort, err := peertest.FreePort()
-	if err != nil {
-		return nil, err
-	}
 	logFile, err := os.Create(filepath.Join(dir, "geth.log"))
 	if err != nil {
 		return nil, err
 	}
+	// Port 0: geth binds a port the system chooses and logs it (HTTP
+	// server started endpoint=127.0.0.1:PORT auth=false). A port picked
+	// free beforehand could be taken by another process (another test
+	// package's peer) before geth binds it, and the readiness check would
+	// then talk to that process. --dev runs no engine API, so authrpc
+	// binds nothing; port 0 keeps it from any fixed port all the same.
 	// --dev.period 1: a block every second, empty ones included, so a
 	// transaction the miner will not take stays pending. (With period 0,
 	// geth seals on demand and spins sealing empty blocks while such a
 	// transaction is in the pool.) --miner.gasprice: the miner wants tips
 	// of MinerTip wei, the pool accepts 1 wei: a transaction with a tip in
 	// between is pending and fine by the fee rules, and never mined.
-	n := &Node{dir: dir, URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), exited: make(chan struct{})}
+	n := &Node{dir: dir, exited: make(chan struct{})}
 	n.cmd = exec.Command(bin, "--dev", "--dev.period", "1", "--miner.gasprice", fmt.Sprint(MinerTip),
 		"--datadir", filepath.Join(dir, "data"),
-		"--http", "--http.addr", "127.0.0.1", "--http.port", fmt.Sprint(httpPort), "--http.api", "eth,net,web3,txpool",
-		"--authrpc.addr", "127.0.0.1", "--authrpc.port", fmt.Sprint(authPort),
+		"--http", "--http.addr", "127.0.0.1", "--http.port", "0", "--http.api", "eth,net,web3,txpool",
+		"--authrpc.addr", "127.0.0.1", "--authrpc.port", "0",
 		"--port", "0", "--nodiscover", "--maxpeers", "0", "--ipcdisable", "--verbosity", "3")
 	n.cmd.Stdout, n.cmd.Stderr = logFile, logFile
 	n.cmd.SysProcAttr = sysProcAttr()
@@ -156,13 +155,40 @@ func Start() (*Node, error) {
 		return nil, fmt.Errorf("starting geth: %v", err)
 	}
 	go func() { _ = n.cmd.Wait(); logFile.Close(); close(n.exited) }()
-	if err := n.setUp(); err != nil {
+	if err = n.waitListening(); err == nil {
+		err = n.setUp()
+	}
+	if err != nil {
 		err = fmt.Errorf("geth --dev: %v\nlast lines of %s:\n%s", err, logFile.Name(), n.LogTail())
 		n.Stop()
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "geth --dev ready with its transactions in %s\n", time.Since(started).Round(time.Millisecond))
 	return n, nil
+}
+
+// httpStarted is the line geth logs once its JSON-RPC server listens (the
+// engine API's server says auth=true).
+var httpStarted = regexp.MustCompile(`HTTP server started +endpoint=127\.0\.0\.1:([0-9]+) auth=false`)
+
+// waitListening waits until geth logs the port its JSON-RPC server
+// listens on, and sets URL.
+func (n *Node) waitListening() error {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(filepath.Join(n.dir, "geth.log"))
+		if m := httpStarted.FindSubmatch(b); m != nil {
+			n.URL = "http://127.0.0.1:" + string(m[1])
+			return nil
+		}
+		select {
+		case <-n.exited:
+			return errors.New("geth exited before its HTTP server started")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return errors.New("geth logged no HTTP server started within 60s")
+		}
+	}
 }
 
 // LogTail is the last 30 lines geth logged.

@@ -3,12 +3,14 @@
 package peertest
 
 import (
+	"errors"
 	"fmt"
 	"go/build"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -57,4 +59,61 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// RefusedAddr returns a 127.0.0.1 address (host:port) where nothing
+// listens and nothing can, until the test ends: a socket bound to it and
+// never listening holds the port, so a connection to it is refused (the
+// kernel answers RST) and no other process can bind it meanwhile. (A
+// port merely closed after net.Listen may be bound again by another test
+// process, and the connection then reaches that process.)
+func RefusedAddr(t testing.TB) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.CloseOnExec(fd)
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	// No SO_REUSEADDR: with it on both sockets, Linux would let another
+	// socket bind the port while this one does not listen.
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+}
+
+// Hold keeps a peer's port on 127.0.0.1 from other processes while the
+// peer is stopped, to be started again on it: a socket bound to it,
+// never listening, so that a connection to it is refused meanwhile.
+// Release it just before the peer starts again. When the stopped peer's
+// connections in TIME_WAIT keep the port from a plain bind, the socket
+// binds with SO_REUSEADDR: the system then still hands the port to no
+// socket binding port 0 (as net.Listen on :0 and FreePort do), though a
+// socket asking for that very port with SO_REUSEADDR may bind it.
+func Hold(port int) (release func(), err error) {
+	for _, reuse := range []int{0, 1} {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+		if err != nil {
+			return nil, err
+		}
+		syscall.CloseOnExec(fd)
+		if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, reuse); err != nil {
+			_ = syscall.Close(fd)
+			return nil, err
+		}
+		err = syscall.Bind(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
+		if err == nil {
+			return func() { _ = syscall.Close(fd) }, nil
+		}
+		_ = syscall.Close(fd)
+		if !errors.Is(err, syscall.EADDRINUSE) || reuse == 1 {
+			return nil, fmt.Errorf("holding port %d: %w", port, err)
+		}
+	}
+	panic("unreachable")
 }

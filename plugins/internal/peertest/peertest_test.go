@@ -1,9 +1,12 @@
 package peertest
 
 import (
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -47,4 +50,62 @@ func TestPathSkipsOnlyWhenAsked(t *testing.T) {
 	if !skipped {
 		t.Error("a missing peer with STEWARD_SKIP_PEERS=1 did not skip")
 	}
+}
+
+// TestRefusedAddr: a connection to the address is refused, and the port
+// cannot be bound by anyone else (net.Listen sets SO_REUSEADDR) while the
+// test runs.
+func TestRefusedAddr(t *testing.T) {
+	addr := RefusedAddr(t)
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			t.Fatalf("a connection to %s was accepted", addr)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("dial %s: %v, want connection refused", addr, err)
+		}
+	}
+	if l, err := net.Listen("tcp", addr); err == nil {
+		l.Close()
+		t.Fatalf("%s could be bound by another socket", addr)
+	}
+}
+
+// TestHold: a held port refuses connections, is not handed to a socket
+// binding port 0, and is free again once released.
+func TestHold(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	release, err := Hold(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("dial a held port: %v, want connection refused", err)
+	}
+	for range 200 {
+		p, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p == port {
+			t.Fatalf("FreePort handed out the held port %d", port)
+		}
+	}
+	release()
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the released port: %v", err)
+	}
+	l.Close()
 }

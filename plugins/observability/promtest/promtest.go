@@ -1,7 +1,7 @@
 // Package promtest runs a real Prometheus server for tests: Debian's
-// prometheus package (make tools installs it), started on a free loopback
-// port with a temporary storage folder, scraping the targets a test gives
-// it every second. The observability plugin's tests and the CLI's query it
+// prometheus package (make tools installs it), started on a loopback port
+// the system chooses with a temporary storage folder, scraping the targets
+// a test gives it every second. The observability plugin's tests and the CLI's query it
 // through its HTTP API like a production server.
 package promtest
 
@@ -9,12 +9,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -69,10 +69,13 @@ scrape_configs:
 	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	// Port 0: Prometheus binds a port the system chooses and logs it
+	// (msg="Listening on" address=127.0.0.1:PORT, at level info). A port
+	// picked free beforehand could be taken by another process before
+	// Prometheus binds it.
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
+		"--web.listen-address=127.0.0.1:0", "--log.level=info")
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
@@ -90,8 +93,24 @@ scrape_configs:
 		<-done
 		_ = logf.Close()
 	})
-	s := &Server{URL: "http://" + addr}
 	deadline := time.Now().Add(60 * time.Second)
+	var addr string
+	for {
+		b, _ := os.ReadFile(logf.Name())
+		if m := listening.FindSubmatch(b); m != nil {
+			addr = string(m[1])
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("promtest: prometheus exited before it listened:\n%s", b)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("promtest: prometheus did not say on which port it listens within 60s:\n%s", b)
+		}
+	}
+	s := &Server{URL: "http://" + addr}
 	for {
 		resp, err := http.Get(s.URL + "/-/ready")
 		if err == nil {
@@ -140,12 +159,5 @@ func (s *Server) WaitFor(t testing.TB, query string) {
 	}
 }
 
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
+// listening is the line Prometheus logs once it listens.
+var listening = regexp.MustCompile(`msg="Listening on" address=(127\.0\.0\.1:[0-9]+)`)

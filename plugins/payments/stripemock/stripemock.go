@@ -10,9 +10,9 @@ package stripemock
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -55,23 +55,24 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// Start runs stripe-mock on a free loopback port until the test ends,
-// and returns its base URL (http://127.0.0.1:PORT) once it answers. It
+// listening is what stripe-mock prints once it listens for HTTP.
+var listening = regexp.MustCompile(`Listening for HTTP at address: (127\.0\.0\.1:[0-9]+)\n`)
+
+// Start runs stripe-mock on a loopback port the system chooses until the
+// test ends, and returns its base URL (http://127.0.0.1:PORT) once it answers. It
 // fails the test (or skips it, see Path) when it cannot.
 func Start(t testing.TB) string {
 	t.Helper()
 	bin := Path(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
 	out := &lockedBuffer{}
+	// Port 0: stripe-mock binds a port the system chooses and says which
+	// (Listening for HTTP at address: 127.0.0.1:PORT). A port picked free
+	// beforehand could be taken by another process before stripe-mock
+	// binds it, and the readiness check would then talk to that process.
 	// -https-addr too: with -http-addr alone, stripe-mock also listens for
 	// HTTPS on its default port 12112, on every interface, and a second
 	// stripe-mock (another test package running at the same time) exits.
-	cmd := exec.Command(bin, "-http-addr", addr, "-https-addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0")
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting stripe-mock: %v", err)
@@ -85,6 +86,21 @@ func Start(t testing.TB) string {
 		_ = cmd.Process.Kill()
 		<-exited
 	})
+	var addr string
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if m := listening.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("stripe-mock exited: %s", out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stripe-mock did not say on which port it listens within 60s:\n%s", out.String())
+		}
+	}
 	base := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
