@@ -254,7 +254,7 @@ func runWithFakeClock(t *testing.T, fc *clockwork.FakeClock, waits []time.Durati
 	t.Helper()
 	done := make(chan struct{})
 	go func() { defer close(done); f() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, d := range waits {
 		if err := fc.BlockUntilContext(ctx, 1); err != nil {

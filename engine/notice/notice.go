@@ -128,7 +128,8 @@ func (n *Notifier) Start(ctx context.Context) {
 	}()
 }
 
-// Stop stops the sweeps and waits for the one under way.
+// Stop stops the sweeps and waits for the one under way, which ends
+// after the message it is sending, if any.
 func (n *Notifier) Stop() {
 	n.mu.Lock()
 	stop, done := n.stop, n.done
@@ -279,6 +280,12 @@ func (n *Notifier) send(ctx context.Context, st *journal.State, w *journal.Waiti
 		}
 		return err
 	}
+	// Claimed: the message is sent, and its outcome recorded, even when
+	// ctx ends meanwhile (Stop, a shutdown); sendTimeout bounds it. Cut
+	// short, a message the server had accepted was recorded as failed
+	// (context canceled), and one it had not was lost: it is claimed,
+	// and never sent again. The sweep stops after it.
+	ctx = context.WithoutCancel(ctx)
 	err := n.deliver(ctx, st, w, kind, expires)
 	log := n.cfg.Log.With("run_id", st.Run.ID, "step", w.Step, "kind", kind, "channel", action)
 	if err == nil {

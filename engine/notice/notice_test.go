@@ -343,3 +343,47 @@ func TestNotifyRecordsDocumented(t *testing.T) {
 		t.Fatalf("records written: %v; want both types", seen)
 	}
 }
+
+// blockingNotify is a notify action that says when it is sending and
+// finishes when told: a send under way.
+type blockingNotify struct {
+	sending, finish chan struct{}
+	ctxErr          chan error // its context's error once told to finish
+}
+
+func (a *blockingNotify) Spec() actions.Spec {
+	return actions.Spec{Name: "notify.webhook", Mutates: true}
+}
+func (a *blockingNotify) Execute(ctx context.Context, _ *actions.Request) (map[string]any, error) {
+	close(a.sending)
+	<-a.finish
+	a.ctxErr <- ctx.Err()
+	return map[string]any{}, ctx.Err()
+}
+
+// The end of the sweeps (Stop, or Start's context: a shutdown) during a
+// send lets the send finish and records its outcome: the message,
+// claimed, is not cut short (recorded as failed while the server had
+// it, or lost: at most once, it is never sent again). Found as
+// TestNotifyEmailLoop failing under load: Stop came between the SMTP
+// server's acceptance and the plugin's answer.
+func TestShutdownLetsTheSendUnderWayFinish(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC))
+	r := newReplica(t, t.TempDir(), clock, nil, config.Notify{Action: "notify.webhook"})
+	id := startWaiting(t, r)
+	a := &blockingNotify{sending: make(chan struct{}), finish: make(chan struct{}), ctxErr: make(chan error, 1)}
+	nt := notice.New(notice.Config{Runs: r.svc, Store: r.store, Notify: config.Notify{Action: "notify.webhook"},
+		Lookup: func(string) (actions.Action, bool) { return a, true }, Clock: clock, Poll: time.Minute})
+	ctx, shutdown := context.WithCancel(context.Background())
+	nt.Start(ctx)
+	<-a.sending
+	shutdown() // the sweep's context is done once this returns
+	close(a.finish)
+	nt.Stop()
+	if err := <-a.ctxErr; err != nil {
+		t.Fatalf("the send under way was cancelled: %v", err)
+	}
+	if got := records(t, r.store, id); strings.Join(got, "|") != "approval.notified first notify.webhook" {
+		t.Fatalf("records %q", got)
+	}
+}

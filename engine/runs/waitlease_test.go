@@ -36,7 +36,7 @@ func TestWaitingRunsLeaseIsWaitedFor(t *testing.T) {
 	// it returns busy at once and nothing sleeps).
 	waits := func() {
 		t.Helper()
-		bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		bctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		if err := clock.BlockUntilContext(bctx, 1); err != nil {
 			t.Fatalf("the call does not wait for the lease: %v", err)

@@ -156,7 +156,9 @@ outputs:
 	if !r.Passed() {
 		t.Fatal(r.Failures)
 	}
-	if time.Since(start) > 10*time.Second {
+	// A guard against real waits (the first one alone is an hour), not
+	// a measure: a loaded CI machine may take seconds for the run.
+	if time.Since(start) > 5*time.Minute {
 		t.Errorf("the run took %v of real time", time.Since(start))
 	}
 	// 1h and 2h of retry delays, then 24h of sleep, on the virtual clock;

@@ -32,9 +32,12 @@ func TestElector(t *testing.T) {
 	f := newFixture(t, at("2027-01-04T08:59:30Z"))
 	f.runbook("tick", scheduled("tick", "* * * * *", "UTC", "    overlap: allow\n"))
 	el := &elector{asked: make(chan struct{}, 10)}
-	f.scheduler(func(c *schedule.Config) { c.Elector = el })
+	clock := newTimerClock(f.clock)
+	f.scheduler(func(c *schedule.Config) { c.Elector, c.Clock = el, clock })
+	clock.waitSet(t) // 09:00's, at the start
 	f.clock.Advance(30 * time.Second)
-	<-el.asked // 09:00: not the leader, gocron runs nothing
+	<-el.asked       // 09:00: not the leader, gocron runs nothing
+	clock.waitSet(t) // 09:01's: set after it asked
 	if n := f.observed(); n != 0 {
 		t.Fatalf("a scheduler that is not the leader handled %d slots", n)
 	}

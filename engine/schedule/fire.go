@@ -302,18 +302,25 @@ func (s *Scheduler) buffer(e *entry, slot time.Time, act runs.Summary) {
 	s.pending[e.name] = &buffered{slot: slot, cancel: cancel}
 	s.wg.Add(1)
 	s.mu.Unlock()
+	// The polls are on the clock before the slot is said to be buffered,
+	// every Poll from now whenever the goroutine gets to run: a timer
+	// set at each turn of the loop would count from whenever the turn
+	// came (late on a loaded machine), and a clock moved by Poll just
+	// before it would not reach it.
+	poll := s.cfg.Clock.NewTicker(s.cfg.Poll)
 	s.observe(e, slot, OutcomeBuffered)
 	s.log.Info("schedule: buffered until the active run ends", "schedule", e.name, "slot", slot.UTC(), "active", act.ID)
 	go func() {
 		defer s.wg.Done()
 		defer cancel()
+		defer poll.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				// Stopped while kept: never silent.
 				s.skip(context.WithoutCancel(ctx), e, slot, "overlap: the scheduler stopped while the fire was buffered")
 				return
-			case <-s.cfg.Clock.After(s.cfg.Poll):
+			case <-poll.Chan():
 			}
 			act, err := s.active(ctx, e.runbook)
 			if err != nil || len(act) > 0 {

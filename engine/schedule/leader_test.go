@@ -42,10 +42,13 @@ func TestLeaderHandover(t *testing.T) {
 	eb := &switchElector{asked: make(chan struct{}, 100)}
 	ea.leader.Store(true)
 	a := f.scheduler(func(c *schedule.Config) { c.Elector = ea })
-	f.scheduler(func(c *schedule.Config) { c.Elector = eb })
+	clock := newTimerClock(f.clock) // B's
+	f.scheduler(func(c *schedule.Config) { c.Elector, c.Clock = eb, clock })
+	clock.waitSet(t) // 09:00's, at the start
 	for i, slot := range []string{"09:00", "09:01", "09:02"} {
 		f.advanceTo(at("2027-01-04T"+slot+":00Z"), i+1)
-		<-eb.asked // B was asked, and did not lead
+		<-eb.asked       // B was asked, and did not lead
+		clock.waitSet(t) // B's next slot's: set after it asked
 	}
 	ea.leader.Store(false)
 	if err := a.Stop(context.Background()); err != nil {

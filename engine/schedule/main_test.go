@@ -126,6 +126,39 @@ func (f *fixture) scheduler(edit func(*schedule.Config)) *schedule.Scheduler {
 	return s
 }
 
+// timerClock is the fixture's clock as one scheduler sees it, telling of
+// each timer gocron sets (AfterFunc: a job's next slot) once it is set.
+// gocron sets the next timer of a job that ran before running it, but
+// that of a job a scheduler that does not lead skipped after asking the
+// elector, in the background: the clock moved to the next slot before
+// that timer is set would miss it (gocron counts its delay from the
+// clock as it reads it, then sets the timer from the clock as it is).
+type timerClock struct {
+	clockwork.Clock
+	set chan struct{}
+}
+
+func newTimerClock(c clockwork.Clock) *timerClock {
+	return &timerClock{Clock: c, set: make(chan struct{}, 1000)}
+}
+
+func (c *timerClock) AfterFunc(d time.Duration, f func()) clockwork.Timer {
+	t := c.Clock.AfterFunc(d, f)
+	c.set <- struct{}{}
+	return t
+}
+
+// waitSet waits until the scheduler sets a timer (real time bounds the
+// wait, never an assertion).
+func (c *timerClock) waitSet(t *testing.T) {
+	t.Helper()
+	select {
+	case <-c.set:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the scheduler set no timer")
+	}
+}
+
 // observed returns how many slots Observe was told of.
 func (f *fixture) observed() int {
 	f.mu.Lock()

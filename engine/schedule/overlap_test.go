@@ -180,7 +180,11 @@ func TestPauseResumeFire(t *testing.T) {
 // once the holder ends.
 func TestScheduleWaitsForConcurrencyKey(t *testing.T) {
 	f := newFixture(t, at("2027-01-04T08:59:30Z"))
-	f.runbook("review", waiting("review", "* * * * *", "    overlap: allow\n")+"concurrency:\n  key: '\"all\"'\n")
+	// Daily: the loops below move the clock a second at a time for as
+	// long as the queued fire takes to look again and start (real time,
+	// seconds on a loaded machine); a per-minute cron would fire 09:01
+	// after 55 of them.
+	f.runbook("review", waiting("review", "0 9 * * *", "    overlap: allow\n")+"concurrency:\n  key: '\"all\"'\n")
 	ctx := context.Background()
 	doc, err := runbooks.Resolve("review", []string{f.dir})
 	if err != nil {
@@ -202,7 +206,10 @@ func TestScheduleWaitsForConcurrencyKey(t *testing.T) {
 	if _, err := f.svc.Cancel(ctx, runs.CancelRequest{ContinueRequest: runs.ContinueRequest{RunID: holder.ID, By: "ana"}}); err != nil {
 		t.Fatal(err)
 	}
-	for f.observed() < 1 {
+	for deadline := time.Now().Add(20 * time.Second); f.observed() < 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the slot did not start once the holder ended (clock at %s)", f.clock.Now().UTC().Format(time.RFC3339))
+		}
 		f.clock.Advance(time.Second) // the key's next look
 		f.waitSeen()
 	}

@@ -14,10 +14,15 @@ import (
 	"github.com/stewardhq/steward/engine/journal"
 )
 
-// Channel is the channel every append notifies, in its transaction, with
-// the payload "RUN_ID SEQ": the run and the last record of the batch
-// (see Listen).
-const Channel = "steward_journal"
+// channel is the SQL of the channel every append notifies, in its
+// transaction, with the payload "RUN_ID SEQ": the run and the last record
+// of the batch (see Listen). Channels are per database, as advisory locks
+// are: the schema the store is in is in the name (hashed: a channel's
+// name is at most 63 bytes), so that stores in two schemas of one
+// database notify apart. One channel for all, a listener was told of the
+// other store's runs and seqs (TestListen failed when another test
+// appended to the test database at the same time).
+const channel = `'steward_journal_' || left(md5(current_schema()), 16)`
 
 // Append seals the batch's entries after the journal's head, in one READ
 // COMMITTED transaction that first locks the head row (see appendTx): appends from
@@ -34,7 +39,7 @@ const Channel = "steward_journal"
 // returns before the flush: a crash of the database server (or of its
 // machine) may lose the last such batches, never a part of one.
 //
-// The transaction ends with pg_notify(Channel, "RUN_ID SEQ"), delivered
+// The transaction ends with pg_notify(channel, "RUN_ID SEQ"), delivered
 // to listeners when it commits.
 func (s *Store) Append(ctx context.Context, b journal.Batch) ([]journal.Record, error) {
 	entries, err := journal.CheckBatch(b, time.Now)
@@ -130,7 +135,7 @@ func appendTx(ctx context.Context, conn *pgx.Conn, b journal.Batch, entries []jo
 		if end != 0 {
 			w.Queue(`INSERT INTO journal_ended (run_id, seq) VALUES ($1, $2)`, b.RunID, end)
 		}
-		w.Queue(`SELECT pg_notify($1, $2)`, Channel, b.RunID+" "+strconv.FormatInt(seq, 10))
+		w.Queue(`SELECT pg_notify(`+channel+`, $1)`, b.RunID+" "+strconv.FormatInt(seq, 10))
 	}
 	if r := b.Run; r != nil {
 		var finished *time.Time

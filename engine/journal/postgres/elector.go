@@ -108,7 +108,11 @@ const leaderLock = `hashtextextended($1 || '/' || current_schema(), 0)`
 func leaderKey(name string) string { return "steward/leader/" + name }
 
 func (e *Elector) drop() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	// As long as an IsLeader: an unlock cut short by a busy server (a
+	// second was too short on a loaded machine) leaves the lock held
+	// until the backend exits, and hands the lead over late. A dead
+	// connection fails at once, without waiting.
+	ctx, cancel := context.WithTimeout(context.Background(), electTimeout)
 	defer cancel()
 	if e.leader {
 		// Unlocked now: closing the connection releases the lock only

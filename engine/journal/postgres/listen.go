@@ -13,6 +13,7 @@ import (
 // Listen calls fn for each batch of records appended to the store, by
 // any process, as "this run's records go up to seq", on a connection of
 // its own, until ctx ends (it then returns nil) or the connection fails.
+// Stores in other schemas of the database are not heard.
 //
 // Its first call is fn("", head): the head's seq once it listens. Every
 // batch whose records come after head is then notified, in commit order
@@ -29,7 +30,12 @@ func (s *Store) Listen(ctx context.Context, fn func(runID string, seq int64)) er
 		return s.connectError(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
+	var ch string
+	err = conn.QueryRow(ctx, `SELECT `+channel).Scan(&ch)
+	if err == nil {
+		_, err = conn.Exec(ctx, `LISTEN `+pgx.Identifier{ch}.Sanitize())
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

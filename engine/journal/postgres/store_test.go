@@ -183,6 +183,40 @@ func TestListen(t *testing.T) {
 	}
 }
 
+// Listen hears its own store only: appends to a store in another schema
+// of the same database (channels are per database) are not notified.
+// One channel for all, TestListen was told of runs of other tests
+// appending to the test database at the same time.
+func TestListenOwnSchemaOnly(t *testing.T) {
+	s, elsewhere := open(t, pgtest.URL(t)), open(t, pgtest.URL(t))
+	notes := make(chan string, 16)
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Listen(lctx, func(run string, seq int64) { notes <- fmt.Sprint(run, " ", seq) }) }()
+	if n := <-notes; n != " 0" {
+		t.Fatalf("the first call is %q, want the empty head", n)
+	}
+	// Committed in this order, and so notified in it were both heard.
+	if _, err := elsewhere.Append(ctx, journal.Batch{RunID: "other", Entries: []journal.Entry{entry("run.started", `{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, journal.Batch{RunID: "r", Entries: []journal.Entry{entry("run.started", `{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-notes; n != "r 1" {
+		t.Fatalf("notified %q first, want the store's own append", n)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-notes:
+		t.Fatalf("notified %q, of the other schema", n)
+	default:
+	}
+}
+
 // A refused batch notifies nothing: its transaction is rolled back.
 func TestListenRefusedBatch(t *testing.T) {
 	url := pgtest.URL(t)

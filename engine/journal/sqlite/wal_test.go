@@ -91,7 +91,7 @@ func TestOneConnection(t *testing.T) {
 // A Records callback may call the store, appends included: it gets a
 // connection of its own rather than waiting for the walk's.
 func TestRecordsCallbackCallsStore(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s := open(t, t.TempDir())
 	run := journal.Run{ID: "a", Status: "running", StartedAt: t0}
