@@ -13,12 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/plugins/peertest"
 )
 
 // generous bounds how long a test waits for what should be prompt; it is
@@ -93,7 +93,7 @@ func TestMessagesHoldNoSecrets(t *testing.T) {
 	if want := "GET " + srv.URL + "/v1/pay answered 502 Bad Gateway, expected 2xx"; ae.Message != want {
 		t.Errorf("message = %q, want %q", ae.Message, want)
 	}
-	refused := "http://user:hunter2@" + closedAddr(t) + "/x?api_key=k3y"
+	refused := "http://user:hunter2@" + peertest.RefusedAddr(t) + "/x?api_key=k3y"
 	_, err = do(t, context.Background(), map[string]any{"url": refused, "headers": headers})
 	ae2 := wantCode(t, err, CodeConnection, true)
 	for _, msg := range []string{ae.Message, ae2.Message, ae.Error(), ae2.Error()} {
@@ -110,32 +110,9 @@ func TestMessagesHoldNoSecrets(t *testing.T) {
 	}
 }
 
-// closedAddr is an address where nothing listens, nor can until the test
-// ends: a socket bound to it and never listening holds the port, so the
-// kernel refuses connections to it and no other process can take it. (A
-// listener merely closed frees its port for any other test process.) No
-// SO_REUSEADDR: with it on both sockets, Linux would let another socket
-// bind the port while this one does not listen.
-func closedAddr(t *testing.T) string {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	syscall.CloseOnExec(fd)
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-}
-
 func TestConnectionRefused(t *testing.T) {
 	t.Parallel()
-	_, err := do(t, context.Background(), map[string]any{"url": "http://" + closedAddr(t) + "/"})
+	_, err := do(t, context.Background(), map[string]any{"url": "http://" + peertest.RefusedAddr(t) + "/"})
 	ae := wantCode(t, err, CodeConnection, true)
 	if !strings.Contains(ae.Message, "refused") {
 		t.Errorf("message = %q", ae.Message)

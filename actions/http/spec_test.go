@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/actions"
+	"github.com/stewardhq/steward/plugins/peertest"
 )
 
 func TestSpec(t *testing.T) {
@@ -105,7 +106,7 @@ func TestInvalidInput(t *testing.T) {
 		}
 	}
 	// A null json is no json: body alone is sent.
-	_, err := do(t, context.Background(), map[string]any{"url": "http://" + closedAddr(t), "json": nil, "body": "x"})
+	_, err := do(t, context.Background(), map[string]any{"url": "http://" + peertest.RefusedAddr(t), "json": nil, "body": "x"})
 	wantCode(t, err, CodeConnection, true)
 	// A nil request is an empty with, not a panic.
 	_, err = New("").Execute(context.Background(), nil)

@@ -25,12 +25,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"unicode"
 
 	"github.com/stewardhq/steward/plugins/evm/gethtest"
 	"github.com/stewardhq/steward/plugins/payments/stripemock"
+	"github.com/stewardhq/steward/plugins/peertest"
 )
 
 // supportDoc is the part of the document of steward run -o json these
@@ -1085,7 +1085,11 @@ func TestSupportProviderOutage(t *testing.T) {
 			addr := srv.Listener.Addr().String()
 			if c.down {
 				srv.Close() // nothing listens on its port now
-				holdPort(t, srv.Listener.Addr().(*net.TCPAddr).Port)
+				release, err := peertest.Hold(srv.Listener.Addr().(*net.TCPAddr).Port)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(release)
 			} else {
 				defer srv.Close()
 			}
@@ -1222,22 +1226,4 @@ func TestSupportGeth(t *testing.T) {
 		}
 		e.secretsNowhere(password, node.Addr())
 	})
-}
-
-// holdPort keeps a closed server's port from other processes until the
-// test ends: a socket bound to it and never listening, so that a
-// connection to it is refused (another test process given the port would
-// answer instead). The server had no connection, none in TIME_WAIT: a
-// plain bind takes the port, and no other socket can bind it meanwhile.
-func holdPort(t *testing.T, port int) {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	syscall.CloseOnExec(fd)
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatalf("holding port %d: %v", port, err)
-	}
 }

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/plugins/access/ldaptest"
-	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/peertest"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/actions"
-	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/peertest"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/peertest"
 	"github.com/stewardhq/steward/plugins/notify/smtptest"
 	"github.com/stewardhq/steward/plugins/sdk"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"

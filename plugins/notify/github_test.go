@@ -29,7 +29,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/peertest"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 

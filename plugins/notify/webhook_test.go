@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/peertest"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
 

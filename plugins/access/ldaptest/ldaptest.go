@@ -58,7 +58,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/peertest"
 )
 
 // Install is the command that installs slapd (and the ldap-utils the docs

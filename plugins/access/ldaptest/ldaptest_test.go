@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/peertest"
 )
 
 func start(t *testing.T, opts Options) *Server {

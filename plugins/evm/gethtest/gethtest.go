@@ -37,7 +37,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/plugins/internal/peertest"
+	"github.com/stewardhq/steward/plugins/peertest"
 )
 
 // Install is the command that installs the geth these tests are written

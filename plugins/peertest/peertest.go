@@ -1,5 +1,8 @@
-// Package peertest finds the real peers that plugin tests run against
-// (stripe-mock, geth): programs `make tools` installs with go install.
+// Package peertest is for tests that talk to real peers: it finds the
+// programs they run against (stripe-mock, geth: `make tools` installs
+// them with go install), and hands out ports safely, free ones and ones
+// held so that connections to them are refused. The tests of the plugins,
+// of the http action and of the CLI share it.
 package peertest
 
 import (
