@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/plugins/peertest"
 	"github.com/stewardhq/steward/plugins/notify/smtptest"
+	"github.com/stewardhq/steward/plugins/peertest"
 	"github.com/stewardhq/steward/plugins/sdk"
 	"github.com/stewardhq/steward/plugins/sdk/sdktest"
 )
