@@ -115,7 +115,7 @@ func TestInit(t *testing.T) {
 			t.Errorf("steward.yaml lacks %q", s)
 		}
 	}
-	home := pinnedHome(t, "payments", "evm", "access", "notify", "helpdesk", "observability", "example")
+	home := pinnedBundled(t)
 	repo, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)

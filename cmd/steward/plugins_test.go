@@ -42,6 +42,24 @@ func fileSHA256(t *testing.T, path string) string {
 }
 
 // pinnedHome returns a home with the named plugins installed and locked.
+// pinnedBundled is a home with every bundled plugin (plugins/NAME/main.go,
+// what `make build` puts in ./bin) installed and pinned: its plugin folder
+// comes before ./bin, so a test of the repository's runbooks does not
+// depend on what a developer's ./bin holds. Listing them from the tree
+// keeps a new plugin from being missed.
+func pinnedBundled(t *testing.T) string {
+	t.Helper()
+	mains, err := filepath.Glob("../../plugins/*/main.go")
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no bundled plugins found: %v", err)
+	}
+	var names []string
+	for _, m := range mains {
+		names = append(names, filepath.Base(filepath.Dir(m)))
+	}
+	return pinnedHome(t, names...)
+}
+
 func pinnedHome(t *testing.T, names ...string) string {
 	t.Helper()
 	home := t.TempDir()

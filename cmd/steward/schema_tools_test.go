@@ -217,7 +217,7 @@ steps:
 // bundled runbooks; without --plugins their with is not typed.
 func TestSchemaPlugins(t *testing.T) {
 	node, tools := nodeTools(t)
-	home := pinnedHome(t, "payments", "evm", "access", "notify", "helpdesk", "observability", "example")
+	home := pinnedBundled(t)
 	plain, withPlugins := schemaFile(t, home), schemaFile(t, home, "--plugins")
 	var doc struct {
 		Defs map[string]json.RawMessage `json:"$defs"`
